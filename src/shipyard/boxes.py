@@ -1,0 +1,166 @@
+"""Sandbox boxes: systemd containers that Ansible reaches over real SSH on 127.0.0.1.
+
+A box behaves like a fresh cloud server: systemd as PID 1, sshd, and one login user (`admin`) with
+the toolkit's SSH key and passwordless sudo, as cloud-init would leave it. Nothing in the roles
+knows it is a container. The settings are least-privilege ones that work where `--privileged`
+does not (see the README, "Sandbox boxes").
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import STATE, images
+from .shell import ShipyardError, ok, run
+
+LABEL = "shipyard.box"
+LOGIN_USER = "admin"
+KEY = STATE / "ssh" / "id_ed25519"
+INVENTORY = Path(__file__).resolve().parents[2] / "inventory" / "local" / "hosts.yml"
+
+# docker run flags shared by every box (Molecule's platforms mirror them in molecule/ configs).
+RUN_FLAGS = (
+    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+    "--cgroupns", "host", "--volume", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs", "/run", "--tmpfs", "/run/lock",
+    "--stop-signal", "SIGRTMIN+3",
+)  # fmt: skip
+
+# What cloud-init would do on a cloud server: a sudo-capable login user with our key.
+BOOTSTRAP = f"""set -e
+id {LOGIN_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {LOGIN_USER}
+install -d -m 700 -o {LOGIN_USER} -g {LOGIN_USER} /home/{LOGIN_USER}/.ssh
+cat > /home/{LOGIN_USER}/.ssh/authorized_keys
+chown {LOGIN_USER}: /home/{LOGIN_USER}/.ssh/authorized_keys
+echo '{LOGIN_USER} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users
+chmod 440 /etc/sudoers.d/90-cloud-init-users
+"""
+
+
+@dataclass(frozen=True)
+class Box:
+    name: str
+    os: str
+    ssh_port: int
+    http_port: int | None
+
+    @property
+    def container(self) -> str:
+        return f"shipyard-{self.name}"
+
+    def ssh_command(self) -> str:
+        rel = KEY.relative_to(STATE.parent)
+        return f"ssh -i {rel} -p {self.ssh_port} {LOGIN_USER}@127.0.0.1"
+
+
+def ensure_key() -> Path:
+    if not KEY.exists():
+        KEY.parent.mkdir(parents=True, exist_ok=True)
+        run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "shipyard-sandbox", "-f", str(KEY))
+    return KEY
+
+
+def _published(container: str, port: int) -> int | None:
+    proc = run("docker", "port", container, f"{port}/tcp", check=False)
+    line = proc.stdout.strip().splitlines()
+    return int(line[0].rsplit(":", 1)[1]) if proc.returncode == 0 and line else None
+
+
+def running() -> list[Box]:
+    """The boxes Docker is running now, by name."""
+    out = run(
+        "docker", "ps", "--filter", f"label={LABEL}",
+        "--format", '{{.Label "shipyard.box"}} {{.Label "shipyard.os"}} {{.Names}}',
+    ).stdout  # fmt: skip
+    boxes = []
+    for line in sorted(out.splitlines()):
+        name, os_name, container = line.split()
+        ssh_port = _published(container, 22)
+        if ssh_port:
+            boxes.append(Box(name, os_name, ssh_port, _published(container, 80)))
+    return boxes
+
+
+def _wait(probe, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise ShipyardError(f"{what} within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def _systemd_up(container: str) -> bool:
+    state = run("docker", "exec", container, "systemctl", "is-system-running", check=False)
+    return state.stdout.strip() in ("running", "degraded")
+
+
+def ssh_args(box: Box) -> list[str]:
+    return [
+        "ssh", "-i", str(KEY), "-p", str(box.ssh_port),
+        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5",
+        f"{LOGIN_USER}@127.0.0.1",
+    ]  # fmt: skip
+
+
+def start(name: str, os_name: str) -> Box:
+    """Start box `name` from a fresh image of `os_name`, or return it if it already runs."""
+    os = images.lookup(os_name)
+    for box in running():
+        if box.name == name:
+            if box.os != os.name:
+                raise ShipyardError(
+                    f"box {name!r} already runs {box.os}; `inv down --name {name}` first"
+                )
+            return box
+    image = images.ensure_image(os)
+    container = f"shipyard-{name}"
+    run("docker", "rm", "-f", container, check=False)
+    run(
+        "docker", "run", "--detach", "--name", container, "--hostname", name,
+        "--label", f"{LABEL}={name}", "--label", f"shipyard.os={os.name}",
+        *RUN_FLAGS,
+        "--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80",
+        image, echo=True,
+    )  # fmt: skip
+    _wait(lambda: _systemd_up(container), f"systemd in box {name} did not start", 60)
+    pub = ensure_key().with_suffix(".pub").read_text()
+    run("docker", "exec", "-i", container, "sh", "-c", BOOTSTRAP, input=pub)
+    box = Box(name, os.name, _published(container, 22) or 0, _published(container, 80))
+    _wait(lambda: ok(*ssh_args(box), "true"), f"box {name} did not answer SSH", 30)
+    forget_facts(name)
+    return box
+
+
+def remove(name: str | None = None) -> list[str]:
+    """Remove one box, or all of them; return the names removed."""
+    removed = []
+    for box in running():
+        if name in (None, box.name):
+            run("docker", "rm", "-f", box.container, echo=True)
+            forget_facts(box.name)
+            removed.append(box.name)
+    return removed
+
+
+def forget_facts(name: str) -> None:
+    """A new box under an old name must not inherit the old one's cached facts."""
+    (STATE / "facts" / name).unlink(missing_ok=True)
+
+
+def write_inventory(boxes: list[Box], apt_proxy: str = "") -> Path:
+    """Write inventory/local/hosts.yml for the running boxes: every box is web and db host."""
+    hosts = {
+        b.name: {"ansible_host": "127.0.0.1", "ansible_port": b.ssh_port, "box_http_port": b.http_port}
+        for b in boxes
+    }
+    doc: dict = {"all": {"children": {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}}}
+    if apt_proxy:  # the host's apt cache (`inv up` runs it); a property of this machine
+        doc["all"]["vars"] = {"base_apt_proxy": apt_proxy}
+    header = "# Written by `inv up` / `inv down` from the running sandbox boxes; edits are lost.\n"
+    INVENTORY.write_text(header + "---\n" + yaml.safe_dump(doc, sort_keys=False))
+    return INVENTORY

@@ -1,0 +1,98 @@
+"""Services on the machine that runs Shipyard: the Docker engine and the apt cache for boxes.
+
+Both are started by the toolkit itself when missing, because the machines Shipyard targets (a
+fresh Debian box, a CI runner) may have no systemd to start them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from .shell import ShipyardError, ok, run
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "shipyard"
+APT_CACHE_PORT = 3142
+EXTRA_CA_GLOB = "/usr/local/share/ca-certificates"
+
+
+def _apt_install(*packages: str) -> None:
+    if os.geteuid() != 0:
+        raise ShipyardError(
+            f"{', '.join(packages)} must be installed: run `sudo apt-get install {' '.join(packages)}`"
+            " or run Shipyard as root."
+        )
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run("apt-get", "update", "-qq", echo=True, env=env)
+    run("apt-get", "install", "-y", "-qq", *packages, echo=True, env=env)
+
+
+def _wait_for(probe, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise ShipyardError(f"{what} did not come up within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def ensure_docker() -> None:
+    """Make `docker info` work: install docker.io and start dockerd when needed."""
+    if ok("docker", "info"):
+        return
+    if not shutil.which("dockerd"):
+        _apt_install("docker.io")
+    if not ok("docker", "info"):  # the package may have started it where systemd runs
+        log = CACHE / "dockerd.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        print(f"shipyard: starting dockerd in the background (log: {log})", flush=True)
+        with log.open("ab") as out:
+            subprocess.Popen(
+                ["dockerd"], stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        _wait_for(lambda: ok("docker", "info"), "the Docker engine (dockerd)", 90)
+
+
+def _apt_cache_up() -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", APT_CACHE_PORT)) == 0
+
+
+def ensure_apt_cache() -> None:
+    """Run apt-cacher-ng on the host so that boxes download each .deb once, not once per box."""
+    if _apt_cache_up():
+        return
+    if not shutil.which("apt-cacher-ng") and not Path("/usr/sbin/apt-cacher-ng").exists():
+        _apt_install("apt-cacher-ng")
+    if _apt_cache_up():  # the package's own service, where systemd runs
+        return
+    conf = CACHE / "apt-cacher-ng"
+    for sub in ("cache", "log"):
+        (conf / sub).mkdir(parents=True, exist_ok=True)
+    # Plain proxy mode: no mirror remapping, so requests go to the host names boxes ask for.
+    (conf / "acng.conf").write_text(
+        f"CacheDir: {conf / 'cache'}\nLogDir: {conf / 'log'}\n"
+        f"SupportDir: /usr/lib/apt-cacher-ng\nPort: {APT_CACHE_PORT}\nExThreshold: 4\n"
+    )
+    run("/usr/sbin/apt-cacher-ng", "-c", str(conf), "ForeGround=0", f"PidFile={conf / 'pid'}")
+    _wait_for(_apt_cache_up, "the apt cache (apt-cacher-ng)", 20)
+
+
+def docker_gateway() -> str:
+    """The host's address as seen from boxes on Docker's default bridge."""
+    fmt = "{{(index .IPAM.Config 0).Gateway}}"
+    return run("docker", "network", "inspect", "bridge", "-f", fmt).stdout.strip()
+
+
+def apt_proxy_for_boxes() -> str:
+    return f"http://{docker_gateway()}:{APT_CACHE_PORT}"
+
+
+def extra_ca_files() -> list[Path]:
+    """The host's locally added CA certificates (a corporate proxy's, for example)."""
+    return sorted(Path(EXTRA_CA_GLOB).glob("*.crt"))
