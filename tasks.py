@@ -6,6 +6,7 @@ Thin wrappers: the logic lives in src/shipyard, where it is unit-tested.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -26,22 +27,15 @@ def _ansible(c: Context, argv: list[str], **kw):
     """Run Ansible from the project root so ansible.cfg applies."""
     env = {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "1"}
     with c.cd(str(ROOT)):
-        return c.run(" ".join(_quote(a) for a in argv), env=env, echo=True, pty=sys.stdout.isatty(), **kw)
-
-
-def _quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)
+        return c.run(shlex.join(argv), env=env, echo=True, pty=sys.stdout.isatty(), **kw)
 
 
 def _local_boxes_ready() -> str:
     """Docker, the apt cache and an up-to-date local inventory; return the apt proxy URL."""
     host.ensure_docker()
     host.ensure_apt_cache()
-    proxy = host.apt_proxy_for_boxes()
-    boxes.write_inventory(boxes.running(), apt_proxy=proxy)
-    return proxy
+    boxes.write_inventory(boxes.running())
+    return host.apt_proxy_for_boxes()
 
 
 @task(
@@ -51,7 +45,7 @@ def _local_boxes_ready() -> str:
         "provision": "Provision the box after starting it (default: yes).",
     }
 )
-def up(c, os="debian12", name="", provision=True):  # noqa: A002 (the flag users type)
+def up(c, os="debian12", name="", provision=True):
     """Start a sandbox box, provision it, and print how to SSH in."""
     try:
         host.ensure_docker()
@@ -121,5 +115,86 @@ def lint(c):
         c.run("ruff format --check .", echo=True)
 
 
-ns = Collection(up, down, provision, lint)
+ROLES = sorted(p.parent.parent.name for p in (ROOT / "roles").glob("*/molecule/default"))
+SUITES = ("lint", "unit", "roles", "e2e")
+
+
+def _test_env() -> dict[str, str]:
+    """Docker, images and the apt cache ready; the environment Molecule and pytest need."""
+    host.ensure_docker()
+    host.ensure_apt_cache()
+    for os_ in images.SUPPORTED.values():
+        images.ensure_image(os_)
+    return {"SHIPYARD_APT_PROXY": host.apt_proxy_for_boxes(), "ANSIBLE_FORCE_COLOR": "1"}
+
+
+@task(
+    help={
+        "only": f"Run only these suites, comma-separated: {', '.join(SUITES)}.",
+        "role": f"Run only this role's Molecule scenario: {', '.join(ROLES)}.",
+    }
+)
+def test(c, only="", role=""):
+    """Run the whole test suite: lint, unit tests, Molecule role scenarios, end-to-end boxes."""
+    wanted = [s.strip() for s in only.split(",") if s.strip()] or list(SUITES)
+    unknown = sorted(set(wanted) - set(SUITES))
+    if unknown or (role and role not in ROLES):
+        raise Exit(
+            f"shipyard: unknown --only {','.join(unknown)} / --role {role}: "
+            f"suites are {', '.join(SUITES)}; roles are {', '.join(ROLES)}",
+            code=2,
+        )
+    if "lint" in wanted:
+        lint(c)
+    if "unit" in wanted:
+        with c.cd(str(ROOT)):
+            c.run("pytest -q tests/unit", echo=True)
+    if not {"roles", "e2e"} & set(wanted):
+        return
+    try:
+        env = _test_env()
+    except ShipyardError as err:
+        raise _fail(err) from err
+    if "roles" in wanted:
+        for name in [role] if role else ROLES:
+            with c.cd(str(ROOT / "roles" / name)):
+                c.run("molecule test", echo=True, env=env, pty=sys.stdout.isatty())
+    if "e2e" in wanted:
+        with c.cd(str(ROOT)):
+            c.run("pytest -q -p no:cacheprovider tests/e2e", echo=True, env=env)
+
+
+@task(help={"os": f"Operating system of the benchmark boxes: {', '.join(images.SUPPORTED)}."})
+def bench(c, os="debian12"):
+    """Benchmark provisioning: cold run, idempotent re-run, --check, and the apt-get floor."""
+    from shipyard import bench as b
+
+    try:
+        proxy = _local_boxes_ready()
+        b.apt_floor("bench-warmup", os, proxy)  # fills the apt cache, so every figure below is warm
+        floor = b.apt_floor("bench-floor", os, proxy)
+        boxes.start("bench", os)
+        _local_boxes_ready()
+        cold, out1 = b.provision_box("bench")
+        rerun, out2 = b.provision_box("bench")
+        check, out3 = b.provision_box("bench", "--check")
+    except ShipyardError as err:
+        raise _fail(err) from err
+    finally:
+        boxes.remove("bench")
+        boxes.write_inventory(boxes.running())
+    changed = [b.parse_recap(o.stdout)["bench"].changed for o in (out1, out2, out3)]
+    rows = [
+        ("apt-get install floor (one call)", floor, "-", ""),
+        ("cold provision", cold, changed[0], f"{cold / floor:.2f}x floor (goal <= 1.3x)"),
+        ("idempotent re-run", rerun, changed[1], "goal < 15 s, changed=0"),
+        ("--check on converged box", check, changed[2], "goal changed=0"),
+    ]
+    print(f"\nProvisioning benchmark, one {os} box, {len(b.role_packages())} packages")
+    print(f"{'run':<34} {'seconds':>8} {'changed':>8}  note")
+    for name, secs, chg, note in rows:
+        print(f"{name:<34} {secs:>8.1f} {chg!s:>8}  {note}")
+
+
+ns = Collection(up, down, provision, lint, test, bench)
 ns.add_task(images_, name="images")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from . import STATE, images
+from . import STATE, host, images
 from .shell import ShipyardError, ok, run
 
 LABEL = "shipyard.box"
@@ -152,15 +152,21 @@ def forget_facts(name: str) -> None:
     (STATE / "facts" / name).unlink(missing_ok=True)
 
 
-def write_inventory(boxes: list[Box], apt_proxy: str = "") -> Path:
+def write_inventory(boxes: list[Box]) -> Path:
     """Write inventory/local/hosts.yml for the running boxes: every box is web and db host."""
     hosts = {
-        b.name: {"ansible_host": "127.0.0.1", "ansible_port": b.ssh_port, "box_http_port": b.http_port}
+        b.name: {
+            "ansible_host": "127.0.0.1",
+            "ansible_port": b.ssh_port,
+            "box_http_port": b.http_port,
+        }
         for b in boxes
     }
-    doc: dict = {"all": {"children": {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}}}
-    if apt_proxy:  # the host's apt cache (`inv up` runs it); a property of this machine
-        doc["all"]["vars"] = {"base_apt_proxy": apt_proxy}
+    doc: dict = {
+        "all": {"children": {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}}
+    }
+    if host.apt_cache_up():  # the host's apt cache (`inv up` runs it): a fact of this machine
+        doc["all"]["vars"] = {"base_apt_proxy": host.apt_proxy_for_boxes()}
     header = "# Written by `inv up` / `inv down` from the running sandbox boxes; edits are lost.\n"
     INVENTORY.write_text(header + "---\n" + yaml.safe_dump(doc, sort_keys=False))
     return INVENTORY

@@ -22,8 +22,8 @@ EXTRA_CA_GLOB = "/usr/local/share/ca-certificates"
 def _apt_install(*packages: str) -> None:
     if os.geteuid() != 0:
         raise ShipyardError(
-            f"{', '.join(packages)} must be installed: run `sudo apt-get install {' '.join(packages)}`"
-            " or run Shipyard as root."
+            f"{', '.join(packages)} must be installed: run "
+            f"`sudo apt-get install {' '.join(packages)}` or run Shipyard as root."
         )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run("apt-get", "update", "-qq", echo=True, env=env)
@@ -50,12 +50,17 @@ def ensure_docker() -> None:
         print(f"shipyard: starting dockerd in the background (log: {log})", flush=True)
         with log.open("ab") as out:
             subprocess.Popen(
-                ["dockerd"], stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
+                ["dockerd"],
+                stdout=out,
+                stderr=out,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         _wait_for(lambda: ok("docker", "info"), "the Docker engine (dockerd)", 90)
 
 
-def _apt_cache_up() -> bool:
+def apt_cache_up() -> bool:
+    """True when something (our apt-cacher-ng) listens on the apt cache port."""
     import socket
 
     with socket.socket() as s:
@@ -65,11 +70,11 @@ def _apt_cache_up() -> bool:
 
 def ensure_apt_cache() -> None:
     """Run apt-cacher-ng on the host so that boxes download each .deb once, not once per box."""
-    if _apt_cache_up():
+    if apt_cache_up():
         return
     if not shutil.which("apt-cacher-ng") and not Path("/usr/sbin/apt-cacher-ng").exists():
         _apt_install("apt-cacher-ng")
-    if _apt_cache_up():  # the package's own service, where systemd runs
+    if apt_cache_up():  # the package's own service, where systemd runs
         return
     conf = CACHE / "apt-cacher-ng"
     for sub in ("cache", "log"):
@@ -80,7 +85,7 @@ def ensure_apt_cache() -> None:
         f"SupportDir: /usr/lib/apt-cacher-ng\nPort: {APT_CACHE_PORT}\nExThreshold: 4\n"
     )
     run("/usr/sbin/apt-cacher-ng", "-c", str(conf), "ForeGround=0", f"PidFile={conf / 'pid'}")
-    _wait_for(_apt_cache_up, "the apt cache (apt-cacher-ng)", 20)
+    _wait_for(apt_cache_up, "the apt cache (apt-cacher-ng)", 20)
 
 
 def docker_gateway() -> str:

@@ -63,9 +63,14 @@ def tag(os: OS) -> str:
     return f"shipyard/{os.name}:latest"
 
 
+# Bump when the build steps in ensure_image change in a way the constants above do not show.
+RECIPE_VERSION = 1
+
+
 def recipe_hash(os: OS, ca_files: list[Path]) -> str:
-    h = hashlib.sha256(Path(__file__).read_bytes())
-    h.update(os.suite.encode())
+    h = hashlib.sha256()
+    for part in (RECIPE_VERSION, PACKAGES, MIRROR, SOURCES, HOSTKEYS_DROPIN, os.suite):
+        h.update(str(part).encode() + b"\0")
     for ca in ca_files:
         h.update(ca.name.encode() + ca.read_bytes())
     return h.hexdigest()[:16]
@@ -73,7 +78,12 @@ def recipe_hash(os: OS, ca_files: list[Path]) -> str:
 
 def current_hash(os: OS) -> str | None:
     proc = run(
-        "docker", "image", "inspect", tag(os), "-f", '{{index .Config.Labels "shipyard.recipe"}}',
+        "docker",
+        "image",
+        "inspect",
+        tag(os),
+        "-f",
+        '{{index .Config.Labels "shipyard.recipe"}}',
         check=False,
     )
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -89,11 +99,14 @@ def ensure_image(os: OS, force: bool = False) -> str:
         host._apt_install("debootstrap")
     host.ensure_apt_cache()
     started = time.monotonic()
-    print(f"shipyard: building image {tag(os)} with debootstrap ({os.suite}), about 80 s", flush=True)
+    print(
+        f"shipyard: building image {tag(os)} with debootstrap ({os.suite}), about 80 s", flush=True
+    )
     with tempfile.TemporaryDirectory(prefix="shipyard-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
         mirror = f"http://127.0.0.1:{host.APT_CACHE_PORT}/{MIRROR.removeprefix('http://')}"
-        run("debootstrap", "--variant=minbase", f"--include={PACKAGES}", os.suite, str(root), mirror)
+        args = ["--variant=minbase", f"--include={PACKAGES}", os.suite, str(root), mirror]
+        run("debootstrap", *args)
         (root / "etc/apt/sources.list").unlink(missing_ok=True)
         (root / "etc/apt/sources.list.d/debian.sources").write_text(SOURCES.format(suite=os.suite))
         for ca in ca_files:
@@ -107,9 +120,16 @@ def ensure_image(os: OS, force: bool = False) -> str:
         run("chroot", str(root), "apt-get", "clean")
         tar = run("tar", "-C", str(root), "-c", ".", capture_output=False, stdout=-1, text=False)
         run(
-            "docker", "import", "--change", f"LABEL shipyard.recipe={want}",
-            "--change", 'CMD ["/lib/systemd/systemd"]', "-", tag(os),
-            input=tar.stdout, text=False,
+            "docker",
+            "import",
+            "--change",
+            f"LABEL shipyard.recipe={want}",
+            "--change",
+            'CMD ["/lib/systemd/systemd"]',
+            "-",
+            tag(os),
+            input=tar.stdout,
+            text=False,
         )
     print(f"shipyard: built {tag(os)} in {time.monotonic() - started:.0f} s", flush=True)
     return tag(os)

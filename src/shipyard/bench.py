@@ -1,0 +1,76 @@
+"""Provisioning benchmark: cold run, idempotent re-run, and the apt floor, on fresh boxes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import ROOT, boxes
+from .shell import run
+
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+).*failed=(?P<failed>\d+)", re.M
+)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def role_packages() -> list[str]:
+    """Every Debian package the provision roles install (their vars/main.yml `__*_packages`)."""
+    packages: list[str] = []
+    for vars_file in sorted((ROOT / "roles").glob("*/vars/main.yml")):
+        data = yaml.safe_load(vars_file.read_text()) or {}
+        for key, value in data.items():
+            if key.endswith("_packages") and isinstance(value, list):
+                packages += [p for p in value if p not in packages]
+    return packages
+
+
+@dataclass
+class Recap:
+    ok: int
+    changed: int
+    failed: int
+
+
+def parse_recap(output: str) -> dict[str, Recap]:
+    """The PLAY RECAP counts per host from ansible-playbook output."""
+    text = ANSI.sub("", output)
+    return {
+        m["host"]: Recap(int(m["ok"]), int(m["changed"]), int(m["failed"]))
+        for m in RECAP.finditer(text)
+    }
+
+
+def timed(*cmd: str, **kw) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.monotonic()
+    proc = run(*cmd, **kw)
+    return time.monotonic() - started, proc
+
+
+def provision_box(
+    name: str, *extra: str, check: bool = True
+) -> tuple[float, subprocess.CompletedProcess]:
+    """Time `inv provision --limit name` (the command a user runs) and return its output."""
+    inv = str(Path(ROOT / ".venv/bin/inv")) if (ROOT / ".venv/bin/inv").exists() else "inv"
+    return timed(inv, "provision", "--limit", name, *extra, cwd=str(ROOT), check=check)
+
+
+def apt_floor(name: str, os_name: str, apt_proxy: str) -> float:
+    """Seconds for one `apt-get update && apt-get install` of the roles' packages in a fresh box,
+    through the same apt proxy the provisioning uses."""
+    box = boxes.start(name, os_name)
+    proxy = f"-o Acquire::http::Proxy={apt_proxy}" if apt_proxy else ""
+    script = (
+        f"set -e; export DEBIAN_FRONTEND=noninteractive; apt-get {proxy} update -qq && "
+        f"apt-get {proxy} install -y -qq {' '.join(role_packages())} >/dev/null"
+    )
+    try:
+        seconds, _ = timed("docker", "exec", box.container, "sh", "-c", script)
+    finally:
+        boxes.remove(name)
+    return seconds

@@ -1,0 +1,40 @@
+"""End-to-end fixtures: real sandbox boxes, driven through the same `inv` commands users type."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipyard import ROOT, boxes
+
+INV = str(Path(sys.executable).parent / "inv")
+
+
+def inv(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run `inv ARGS` in the project, as a user would; output is captured for assertions."""
+    proc = subprocess.run([INV, *args], cwd=ROOT, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"inv {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+        )
+    return proc
+
+
+@pytest.fixture(scope="session")
+def fresh_box():
+    """Factory: a just-started, unprovisioned box; all are removed at the end of the session."""
+    started: list[str] = []
+
+    def make(name: str, os_name: str = "debian12") -> boxes.Box:
+        boxes.remove(name)
+        started.append(name)
+        inv("up", "--name", name, "--os", os_name, "--no-provision")
+        return next(b for b in boxes.running() if b.name == name)
+
+    yield make
+    for name in started:
+        boxes.remove(name)
+    boxes.write_inventory(boxes.running())

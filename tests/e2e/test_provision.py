@@ -1,0 +1,86 @@
+"""`inv up` / `inv provision` against a real box over SSH, as the README promises."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+from conftest import inv
+
+from shipyard import ROOT, boxes
+from shipyard.bench import parse_recap
+
+BOX = "e2e-main"
+HOST_VARS = ROOT / "inventory" / "local" / "host_vars" / f"{BOX}.yml"
+
+
+@pytest.fixture(scope="module")
+def box(fresh_box):
+    return fresh_box(BOX)
+
+
+def docker_diff(box: boxes.Box) -> set[str]:
+    """Every file the box changed relative to its image (what a failed run must not touch)."""
+    out = subprocess.run(
+        ["docker", "diff", box.container], capture_output=True, text=True, check=True
+    )
+    return {line for line in out.stdout.splitlines() if not line.split()[-1].startswith("/tmp")}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("base_timezone", "Mars/Olympus_Mons", "base_timezone=Mars/Olympus_Mons is not a timezone"),
+        (
+            "base_firewall_allowed_tcp_ports",
+            "80,443",
+            "base_firewall_allowed_tcp_ports must be a YAML list",
+        ),
+        ("base_ssh_port", "twenty-two", "base_ssh_port"),
+        ("linters_python_tools", ["ruff"], "linters_python_tools must pin each tool"),
+    ],
+)
+def test_bad_variable_fails_before_any_change(box, variable, value, message):
+    HOST_VARS.parent.mkdir(exist_ok=True)
+    HOST_VARS.write_text("---\n" + yaml.safe_dump({variable: value}))
+    before = docker_diff(box)
+    try:
+        proc = inv("provision", "--limit", BOX, check=False)
+    finally:
+        HOST_VARS.unlink()
+    assert proc.returncode != 0
+    assert message in proc.stdout
+    assert (
+        "Provision the backend box" not in proc.stdout
+    )  # the play that changes things never began
+    assert docker_diff(box) == before
+
+
+def test_cold_provision_succeeds(box):
+    recap = parse_recap(inv("provision", "--limit", BOX).stdout)[BOX]
+    assert recap.failed == 0
+    assert recap.changed > 0
+
+
+def test_second_run_changes_nothing(box):
+    recap = parse_recap(inv("provision", "--limit", BOX).stdout)[BOX]
+    assert (recap.failed, recap.changed) == (0, 0)
+
+
+def test_check_mode_on_converged_box_reports_no_change(box):
+    out = inv("provision", "--limit", BOX, "--check").stdout
+    assert parse_recap(out)[BOX].changed == 0
+
+
+def test_generated_key_logs_in_and_password_is_refused(box):
+    ok = subprocess.run([*boxes.ssh_args(box), "id -un"], capture_output=True, text=True)
+    assert (ok.returncode, ok.stdout.strip()) == (0, "admin")
+    args = [a for a in boxes.ssh_args(box) if a != "BatchMode=yes"]
+    pw = subprocess.run(
+        [*args[:-1], "-o", "BatchMode=yes", "-o", "PubkeyAuthentication=no", args[-1], "true"],
+        capture_output=True,
+        text=True,
+    )
+    assert pw.returncode == 255
+    assert "Permission denied (publickey)" in pw.stderr
