@@ -6,6 +6,8 @@ fresh Debian box, a CI runner) may have no systemd to start them.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import shutil
 import subprocess
@@ -15,7 +17,8 @@ from pathlib import Path
 from .shell import ShipyardError, ok, run
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "shipyard"
-APT_CACHE_PORT = 3142
+# Not apt-cacher-ng's usual 3142: a system instance there has its own (maybe unreachable) mirrors.
+APT_CACHE_PORT = 3143
 EXTRA_CA_GLOB = "/usr/local/share/ca-certificates"
 
 
@@ -84,14 +87,17 @@ def ensure_apt_cache() -> None:
         f"CacheDir: {conf / 'cache'}\nLogDir: {conf / 'log'}\n"
         f"SupportDir: /usr/lib/apt-cacher-ng\nPort: {APT_CACHE_PORT}\nExThreshold: 4\n"
     )
+    (conf / "pid").unlink(missing_ok=True)  # left by an instance that died with its session
     run("/usr/sbin/apt-cacher-ng", "-c", str(conf), "ForeGround=0", f"PidFile={conf / 'pid'}")
     _wait_for(apt_cache_up, "the apt cache (apt-cacher-ng)", 20)
 
 
 def docker_gateway() -> str:
     """The host's address as seen from boxes on Docker's default bridge."""
-    fmt = "{{(index .IPAM.Config 0).Gateway}}"
-    return run("docker", "network", "inspect", "bridge", "-f", fmt).stdout.strip()
+    fmt = "{{json .IPAM.Config}}"
+    config = json.loads(run("docker", "network", "inspect", "bridge", "-f", fmt).stdout)[0]
+    # Docker 20.10 leaves Gateway out for the default bridge; it is the subnet's first address.
+    return config.get("Gateway") or str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
 
 
 def apt_proxy_for_boxes() -> str:

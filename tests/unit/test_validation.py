@@ -55,6 +55,7 @@ def test_good_input_passes_validation(tmp_path):
             "base_admin_authorized_keys must be a YAML list",
         ),
         ("base_apt_proxy", "cache:3142", "base_apt_proxy=cache:3142 must be empty or a URL"),
+        ("base_apt_proxy", "http://:3142", "base_apt_proxy=http://:3142 must be empty or a URL"),
         (
             "base_extra_ca_files",
             ["/nonexistent/ca.crt"],

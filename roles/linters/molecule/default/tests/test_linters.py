@@ -26,7 +26,7 @@ def test_finds_a_problem(host, tool, source, finding):
     path = "/tmp/lintme." + {"yamllint": "yaml", "shellcheck": "sh"}.get(tool, "py")
     with host.sudo("dev"):
         host.run_test(f"printf %s {source!r} > {path}".replace("\\n", "\n"))
-        out = host.run(f"{tool} {path}")
+        out = host.run(f"cd /tmp && {tool} {path}")  # a user runs linters in a writable dir
     assert out.rc != 0
     assert finding in out.stdout + out.stderr
 
