@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from . import STATE, host, images
+from . import ROOT, STATE, host, images
 from .shell import ShipyardError, ok, run
 
 LABEL = "shipyard.box"
@@ -73,7 +73,7 @@ def _published(container: str, port: int) -> int | None:
 def running() -> list[Box]:
     """The boxes Docker is running now, by name."""
     out = run(
-        "docker", "ps", "--filter", f"label={LABEL}",
+        "docker", "ps", "--filter", f"label={LABEL}", "--filter", f"label=shipyard.root={ROOT}",
         "--format", '{{.Label "shipyard.box"}} {{.Label "shipyard.os"}} {{.Names}}',
     ).stdout  # fmt: skip
     boxes = []
@@ -119,10 +119,15 @@ def start(name: str, os_name: str) -> Box:
             return box
     image = images.ensure_image(os)
     container = f"shipyard-{name}"
+    fmt = '{{index .Config.Labels "shipyard.root"}}'
+    owner = run("docker", "inspect", container, "-f", fmt, check=False).stdout.strip()
+    if owner and owner != str(ROOT):
+        raise ShipyardError(f"box name {name!r} is taken by the checkout in {owner}; use --name")
     run("docker", "rm", "-f", container, check=False)
     run(
         "docker", "run", "--detach", "--name", container, "--hostname", name,
         "--label", f"{LABEL}={name}", "--label", f"shipyard.os={os.name}",
+        "--label", f"shipyard.root={ROOT}",
         *RUN_FLAGS,
         "--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80",
         image, echo=True,

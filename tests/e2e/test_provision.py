@@ -76,9 +76,9 @@ def test_check_mode_on_converged_box_reports_no_change(box):
 def test_generated_key_logs_in_and_password_is_refused(box):
     ok = subprocess.run([*boxes.ssh_args(box), "id -un"], capture_output=True, text=True)
     assert (ok.returncode, ok.stdout.strip()) == (0, "admin")
-    args = [a for a in boxes.ssh_args(box) if a != "BatchMode=yes"]
+    no_key = ["-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"]
     pw = subprocess.run(
-        [*args[:-1], "-o", "BatchMode=yes", "-o", "PubkeyAuthentication=no", args[-1], "true"],
+        [*boxes.ssh_args(box)[:-1], *no_key, f"{boxes.LOGIN_USER}@127.0.0.1", "true"],
         capture_output=True,
         text=True,
     )
