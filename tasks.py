@@ -86,6 +86,8 @@ def provision(c, env="local", here=False, check=False, limit="", tags="", verbos
     try:
         if env == "local" and not here:
             _local_boxes_ready()
+            if not boxes.running():
+                raise ShipyardError("no sandbox box is running: start one with `inv up`")
         argv = playbooks.command(
             "provision", env, here=here, check=check, limit=limit, tags=tags, verbose=verbose
         )
