@@ -1,0 +1,89 @@
+"""Behaviour of the mysql role against the real MariaDB server in each box."""
+
+import json
+import socket
+import subprocess
+
+PASSWORD = "S3cret-test-pw-4711"
+
+
+def sql(host, query, user="shop", password=PASSWORD, db="shop", addr="127.0.0.1"):
+    return host.run(f"mysql -h {addr} -u {user} -p'{password}' -D {db} -N -B -e \"{query}\"")
+
+
+def root_sql(host, query):
+    with host.sudo():
+        return host.check_output(f'mysql -N -B -e "{query}"')
+
+
+def test_app_user_logs_in_over_tcp_and_creates_a_table(host):
+    out = sql(
+        host,
+        "CREATE TABLE IF NOT EXISTS t (id int); INSERT INTO t VALUES (1); "
+        "SELECT count(*) > 0 FROM t",
+    )
+    assert out.rc == 0, out.stderr
+    assert out.stdout.strip() == "1"
+
+
+def test_wrong_password_is_refused(host):
+    out = sql(host, "SELECT 1", password="not-the-password")
+    assert out.rc != 0
+    assert "Access denied" in out.stderr
+
+
+def test_root_cannot_log_in_over_tcp(host):
+    out = host.run("mysql -h 127.0.0.1 -u root -N -B -e 'SELECT 1'")
+    assert out.rc != 0
+    assert "Access denied" in out.stderr
+
+
+def test_root_logs_in_through_the_socket_only(host):
+    hosts = root_sql(host, "SELECT host FROM mysql.user WHERE user = 'root'").split()
+    assert hosts == ["localhost"]
+
+
+def test_no_anonymous_users_and_no_test_database(host):
+    assert root_sql(host, "SELECT count(*) FROM mysql.user WHERE user = ''") == "0"
+    assert "test" not in root_sql(host, "SHOW DATABASES").split()
+
+
+def test_users_reach_only_their_own_databases(host):
+    assert (
+        sql(host, "SELECT 1", user="reporting", password="Reporting-pw-0815", db="ledger").rc == 0
+    )
+    out = sql(host, "SELECT 1", user="reporting", password="Reporting-pw-0815", db="shop")
+    assert out.rc != 0
+    assert "Access denied" in out.stderr
+
+
+def test_utf8mb4_by_default(host):
+    out = sql(host, "SELECT @@character_set_server, @@collation_server")
+    assert out.stdout.split() == ["utf8mb4", "utf8mb4_unicode_ci"]
+    assert sql(host, "SELECT CHAR_LENGTH('\U0001f6a2')").stdout.strip() == "1"
+
+
+def _container_ip(host) -> str:
+    name = getattr(host.backend, "host", None) or host.backend.name
+    out = subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)[0]["NetworkSettings"]["IPAddress"]
+
+
+def test_refuses_connections_on_the_external_address(host):
+    assert sql(host, "SELECT 1").rc == 0  # it does listen, on localhost
+    with socket.socket() as s:
+        s.settimeout(3)
+        assert s.connect_ex((_container_ip(host), 3306)) != 0
+
+
+def test_backup_restores_into_a_fresh_database(host):
+    fill = (
+        "CREATE TABLE IF NOT EXISTS items (n int); TRUNCATE items; "
+        "INSERT INTO items SELECT seq FROM seq_1_to_50"
+    )
+    assert sql(host, fill).rc == 0
+    with host.sudo():
+        host.run_test("shipyard-db-backup shop > /root/shop.sql")
+        host.run_test("mysql -e 'DROP DATABASE IF EXISTS shop_copy'")
+        host.run_test("shipyard-db-restore shop_copy < /root/shop.sql")
+    assert root_sql(host, "SELECT count(*), sum(n) FROM shop_copy.items").split() == ["50", "1275"]

@@ -1,0 +1,94 @@
+"""Behaviour of the postgresql role against the real server in each box."""
+
+import json
+import socket
+import subprocess
+
+PASSWORD = "S3cret-test-pw-4711"
+
+
+def psql(host, sql, user="shop", password=PASSWORD, db="shop", addr="127.0.0.1"):
+    return host.run(
+        f"PGPASSWORD='{password}' psql -h {addr} -U {user} -d {db} "
+        f'-v ON_ERROR_STOP=1 -qAtc "{sql}"'
+    )
+
+
+def test_app_user_logs_in_over_tcp_and_creates_a_table(host):
+    out = psql(
+        host,
+        "CREATE TABLE IF NOT EXISTS t (id int); INSERT INTO t VALUES (1); "
+        "SELECT count(*) > 0 FROM t",
+    )
+    assert out.rc == 0, out.stderr
+    assert out.stdout.strip() == "t"
+
+
+def test_wrong_password_is_refused(host):
+    out = psql(host, "SELECT 1", password="not-the-password")
+    assert out.rc != 0
+    assert "password authentication failed" in out.stderr
+
+
+def test_superuser_cannot_log_in_over_tcp(host):
+    out = psql(host, "SELECT 1", user="postgres", password="", db="postgres")
+    assert out.rc != 0
+    assert "rejects connection" in out.stderr or "password" in out.stderr
+
+
+def test_users_connect_only_to_databases_granted(host):
+    assert psql(host, "SELECT 1", user="reporting", password="Reporting-pw-0815").rc == 0
+    out = psql(host, "SELECT 1", user="reporting", password="Reporting-pw-0815", db="ledger")
+    assert out.rc != 0
+    assert "permission denied" in out.stderr
+    assert psql(host, "SELECT 1", db="ledger").rc == 0  # its owner can
+
+
+def test_passwords_are_stored_as_scram(host):
+    with host.sudo("postgres"):
+        out = host.check_output(
+            "psql -qAtc \"SELECT rolpassword FROM pg_authid WHERE rolname = 'shop'\""
+        )
+    assert out.startswith("SCRAM-SHA-256$")
+
+
+def _container_ip(host) -> str:
+    name = getattr(host.backend, "host", None) or host.backend.name
+    out = subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)[0]["NetworkSettings"]["IPAddress"]
+
+
+def test_refuses_connections_on_the_external_address(host):
+    assert psql(host, "SELECT 1").rc == 0  # it does listen, on localhost
+    with socket.socket() as s:
+        s.settimeout(3)
+        assert s.connect_ex((_container_ip(host), 5432)) != 0
+
+
+def test_distribution_version(host):
+    major = host.system_info.release.split(".")[0]
+    expected = {"12": "15", "13": "17"}[major]
+    with host.sudo("postgres"):
+        assert host.check_output("psql -qAtc 'SHOW server_version'").startswith(expected)
+
+
+def test_backup_restores_into_a_fresh_database(host):
+    assert (
+        psql(
+            host,
+            "CREATE TABLE IF NOT EXISTS items (n int); TRUNCATE items; "
+            "INSERT INTO items SELECT generate_series(1, 50)",
+        ).rc
+        == 0
+    )
+    with host.sudo():
+        host.run_test("shipyard-db-backup shop > /root/shop.dump")
+        host.run_test("runuser -u postgres -- dropdb --if-exists shop_copy")
+        host.run_test("shipyard-db-restore shop_copy < /root/shop.dump")
+    with host.sudo("postgres"):
+        rows = host.check_output("psql -d shop_copy -qAtc 'SELECT count(*), sum(n) FROM items'")
+        owner = host.check_output(
+            "psql -d shop_copy -qAtc \"SELECT tableowner FROM pg_tables WHERE tablename = 'items'\""
+        )
+    assert rows == "50|1275"
+    assert owner == "shop"
