@@ -1,4 +1,4 @@
-"""Benchmark helpers: recap parsing and the package set the floor installs."""
+"""Benchmark helpers: recap parsing."""
 
 from shipyard import bench
 
@@ -13,17 +13,3 @@ def test_parse_recap_reads_each_host_through_colour_codes():
     recap = bench.parse_recap(OUTPUT)
     assert recap["box1"] == bench.Recap(ok=57, changed=17, failed=0)
     assert recap["box2"] == bench.Recap(ok=40, changed=0, failed=1)
-
-
-def test_role_packages_collects_every_role_without_duplicates():
-    packages = bench.role_packages()
-    for expected in (
-        "openssh-server",
-        "ufw",
-        "python3-venv",
-        "build-essential",
-        "git",
-        "shellcheck",
-    ):
-        assert expected in packages
-    assert len(packages) == len(set(packages))

@@ -17,15 +17,17 @@ from shipyard import ROOT
 
 PLAYBOOK = ROOT / "playbooks" / "provision.yml"
 ANSIBLE = str(Path(sys.executable).parent / "ansible-playbook")
+GOOD = {"app_db_password": "a-long-enough-test-password"}
 
 
 def run_provision(tmp_path: Path, extra: dict) -> subprocess.CompletedProcess:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(
-        "all:\n  hosts:\n    nowhere:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n"
-        "      ansible_ssh_common_args: -o ConnectTimeout=2\n"
+        "all:\n  children:\n    db:\n      hosts:\n        nowhere:\n"
+        "          ansible_host: 127.0.0.1\n          ansible_port: 1\n"
+        "          ansible_ssh_common_args: -o ConnectTimeout=2\n"
     )
-    (tmp_path / "vars.json").write_text(json.dumps(extra))
+    (tmp_path / "vars.json").write_text(json.dumps({**GOOD, **extra}))
     env = {
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
@@ -37,8 +39,9 @@ def run_provision(tmp_path: Path, extra: dict) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_good_input_passes_validation(tmp_path):
-    proc = run_provision(tmp_path, {"base_timezone": "Europe/Berlin"})
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_good_input_passes_validation(tmp_path, engine):
+    proc = run_provision(tmp_path, {"base_timezone": "Europe/Berlin", "db_engine": engine})
     assert "UNREACHABLE" in proc.stdout, proc.stdout
     assert "FAILED" not in proc.stdout
 
@@ -67,10 +70,21 @@ def test_good_input_passes_validation(tmp_path):
         ("git_user_email", "nobody", "git_user_email"),
         ("git_config_extra", ["pull.rebase"], "git_config_extra"),
         ("linters_python_tools", ["ruff"], "linters_python_tools must pin each tool"),
+        ("db_engine", "oracle", "db_engine=oracle is not an engine Shipyard provisions"),
+        ("app_db_password", "short", "app_db_password is empty or shorter than 12"),
+        ("app_db_name", "my-app", "app_db_name and app_db_user must be lower-case SQL identifiers"),
+        ("postgresql_allowed_networks", ["10.0.0.0"], "10.0.0.0, which is not a CIDR network"),
     ],
 )
 def test_bad_input_fails_before_connecting(tmp_path, variable, value, message):
     proc = run_provision(tmp_path, {variable: value})
     assert proc.returncode != 0
     assert message in proc.stdout
+    assert "UNREACHABLE" not in proc.stdout
+
+
+def test_mysql_inputs_are_checked_when_mysql_is_the_engine(tmp_path):
+    proc = run_provision(tmp_path, {"db_engine": "mysql", "mysql_allowed_hosts": ["%"]})
+    assert proc.returncode != 0
+    assert "'%' (anyone) is refused" in proc.stdout
     assert "UNREACHABLE" not in proc.stdout
