@@ -42,15 +42,21 @@ def _local_boxes_ready() -> str:
     help={
         "os": f"Operating system of the box: {', '.join(images.SUPPORTED)}.",
         "name": "Box name (default: the --os value).",
+        "db": f"Database engine of the box: {', '.join(boxes.DB_ENGINES)} (default: postgresql,"
+        " or what the box had).",
         "provision": "Provision the box after starting it (default: yes).",
     }
 )
-def up(c, os="debian12", name="", provision=True):
+def up(c, os="debian12", name="", db="", provision=True):
     """Start a sandbox box, provision it, and print how to SSH in."""
     try:
         host.ensure_docker()
         host.ensure_apt_cache()
+        if db:
+            boxes.check_db_engine(db)
         box = boxes.start(name or os, os)
+        if db:
+            boxes.set_db_engine(box.name, db)
         _local_boxes_ready()
         if provision:
             _ansible(c, playbooks.command("provision", "local", limit=box.name))
@@ -173,8 +179,14 @@ def bench(c, os="debian12"):
 
     try:
         proxy = _local_boxes_ready()
-        b.apt_floor("bench-warmup", os, proxy)  # fills the apt cache, so every figure below is warm
-        floor = b.apt_floor("bench-floor", os, proxy)
+        # Warm-up: a full run fills the apt cache and tells which packages the roles ask for.
+        warm = boxes.start("bench-warmup", os)
+        fresh = b.manual_packages(warm.container)
+        _local_boxes_ready()
+        b.provision_box(warm.name)
+        packages = sorted(b.manual_packages(warm.container) - fresh)
+        boxes.remove(warm.name)
+        floor = b.apt_floor("bench-floor", os, packages, proxy)
         boxes.start("bench", os)
         _local_boxes_ready()
         cold, out1 = b.provision_box("bench")
@@ -183,7 +195,8 @@ def bench(c, os="debian12"):
     except ShipyardError as err:
         raise _fail(err) from err
     finally:
-        boxes.remove("bench")
+        for name in ("bench-warmup", "bench"):
+            boxes.remove(name)
         boxes.write_inventory(boxes.running())
     changed = [b.parse_recap(o.stdout)["bench"].changed for o in (out1, out2, out3)]
     rows = [
@@ -192,11 +205,50 @@ def bench(c, os="debian12"):
         ("idempotent re-run", rerun, changed[1], "goal < 15 s, changed=0"),
         ("--check on converged box", check, changed[2], "goal changed=0"),
     ]
-    print(f"\nProvisioning benchmark, one {os} box, {len(b.role_packages())} packages")
+    print(f"\nProvisioning benchmark, one {os} box, {len(packages)} packages requested")
     print(f"{'run':<34} {'seconds':>8} {'changed':>8}  note")
     for name, secs, chg, note in rows:
         print(f"{name:<34} {secs:>8.1f} {chg!s:>8}  {note}")
 
 
-ns = Collection(up, down, provision, lint, test, bench)
+@task(
+    help={
+        "env": "Environment (a folder of inventory/): local, staging, production.",
+        "host": "The db host, when the environment has several.",
+        "output": "Where to write the dump (default: backups/<env>-<host>-<db>-<time>.dump|sql).",
+    }
+)
+def backup(c, env="local", host_="", output=""):
+    """Download a dump of the app database from an environment's db host."""
+    from shipyard import remote
+
+    try:
+        path = remote.backup(env, host_, output)
+    except ShipyardError as err:
+        raise _fail(err) from err
+    print(f"backup written: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+@task(
+    help={
+        "env": "Environment (a folder of inventory/): local, staging, production.",
+        "file": "A dump written by `inv db.backup`.",
+        "host": "The db host, when the environment has several.",
+        "database": "Restore into this database instead of the app's (created when missing).",
+    },
+    positional=["file"],
+)
+def restore(c, file, env="local", host_="", database=""):
+    """Restore a dump into the app database of an environment's db host."""
+    from shipyard import remote
+
+    try:
+        h = remote.restore(env, file, host_, database)
+    except ShipyardError as err:
+        raise _fail(err) from err
+    print(f"restored {file} into {database or h.database} on {h.name}")
+
+
+db = Collection("db", backup, restore)
+ns = Collection(up, down, provision, lint, test, bench, db)
 ns.add_task(images_, name="images")

@@ -8,8 +8,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from . import ROOT, boxes
 from .shell import run
 
@@ -19,15 +17,9 @@ RECAP = re.compile(
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def role_packages() -> list[str]:
-    """Every Debian package the provision roles install (their vars/main.yml `__*_packages`)."""
-    packages: list[str] = []
-    for vars_file in sorted((ROOT / "roles").glob("*/vars/main.yml")):
-        data = yaml.safe_load(vars_file.read_text()) or {}
-        for key, value in data.items():
-            if key.endswith("_packages") and isinstance(value, list):
-                packages += [p for p in value if p not in packages]
-    return packages
+def manual_packages(container: str) -> set[str]:
+    """Packages apt marks as installed on request (what a provisioning run asked for)."""
+    return set(run("docker", "exec", container, "apt-mark", "showmanual").stdout.split())
 
 
 @dataclass
@@ -60,14 +52,14 @@ def provision_box(
     return timed(inv, "provision", "--limit", name, *extra, cwd=str(ROOT), check=check)
 
 
-def apt_floor(name: str, os_name: str, apt_proxy: str) -> float:
-    """Seconds for one `apt-get update && apt-get install` of the roles' packages in a fresh box,
+def apt_floor(name: str, os_name: str, packages: list[str], apt_proxy: str) -> float:
+    """Seconds for one `apt-get update && apt-get install PACKAGES` in a fresh box `name`,
     through the same apt proxy the provisioning uses."""
     box = boxes.start(name, os_name)
     proxy = f"-o Acquire::http::Proxy={apt_proxy}" if apt_proxy else ""
     script = (
         f"set -e; export DEBIAN_FRONTEND=noninteractive; apt-get {proxy} update -qq && "
-        f"apt-get {proxy} install -y -qq {' '.join(role_packages())} >/dev/null"
+        f"apt-get {proxy} install -y -qq {' '.join(packages)} >/dev/null"
     )
     try:
         seconds, _ = timed("docker", "exec", box.container, "sh", "-c", script)

@@ -20,7 +20,9 @@ from .shell import ShipyardError, ok, run
 LABEL = "shipyard.box"
 LOGIN_USER = "admin"
 KEY = STATE / "ssh" / "id_ed25519"
-INVENTORY = Path(__file__).resolve().parents[2] / "inventory" / "local" / "hosts.yml"
+INVENTORY = ROOT / "inventory" / "local" / "hosts.yml"
+DB_ENGINES = ("postgresql", "mysql")
+SETTINGS = STATE / "boxes.yml"  # per-box choices that outlive a run: {name: {db_engine: ...}}
 
 # docker run flags shared by every box (Molecule's platforms mirror them in molecule/ configs).
 RUN_FLAGS = (
@@ -147,9 +149,17 @@ def remove(name: str | None = None) -> list[str]:
     for box in running():
         if name in (None, box.name):
             run("docker", "rm", "-f", box.container, echo=True)
-            forget_facts(box.name)
+            forget(box.name)
             removed.append(box.name)
     return removed
+
+
+def forget(name: str) -> None:
+    """A box removed for good: drop its cached facts and settings."""
+    forget_facts(name)
+    data = settings()
+    if data.pop(name, None) is not None:
+        SETTINGS.write_text(yaml.safe_dump(data))
 
 
 def forget_facts(name: str) -> None:
@@ -157,21 +167,41 @@ def forget_facts(name: str) -> None:
     (STATE / "facts" / name).unlink(missing_ok=True)
 
 
+def settings() -> dict[str, dict]:
+    """Per-box choices kept in .shipyard/boxes.yml: {name: {db_engine: ...}}."""
+    return (yaml.safe_load(SETTINGS.read_text()) or {}) if SETTINGS.exists() else {}
+
+
+def check_db_engine(engine: str) -> None:
+    if engine not in DB_ENGINES:
+        raise ShipyardError(f"unknown --db {engine!r}: choose one of {', '.join(DB_ENGINES)}")
+
+
+def set_db_engine(name: str, engine: str) -> None:
+    """Remember box `name`'s database engine (postgresql or mysql) for its inventory entry."""
+    check_db_engine(engine)
+    data = settings()
+    data.setdefault(name, {})["db_engine"] = engine
+    SETTINGS.parent.mkdir(parents=True, exist_ok=True)
+    SETTINGS.write_text(yaml.safe_dump(data))
+
+
 def write_inventory(boxes: list[Box]) -> Path:
     """Write inventory/local/hosts.yml for the running boxes: every box is web and db host."""
-    hosts = {
-        b.name: {
-            "ansible_host": "127.0.0.1",
-            "ansible_port": b.ssh_port,
-            "box_http_port": b.http_port,
-        }
-        for b in boxes
-    }
-    doc: dict = {
-        "all": {"children": {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}}
-    }
+    chosen = settings()
+    hosts: dict[str, dict] = {}
+    for b in boxes:
+        hosts[b.name] = {"ansible_host": "127.0.0.1", "ansible_port": b.ssh_port}
+        if b.http_port:
+            hosts[b.name]["box_http_port"] = b.http_port
+        if "db_engine" in chosen.get(b.name, {}):
+            hosts[b.name]["db_engine"] = chosen[b.name]["db_engine"]
+    web_db = {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}
+    # Absolute, so that tools which read the inventory without templating (Fabric) find the key.
+    shared = {"ansible_ssh_private_key_file": str(KEY)}
     if host.apt_cache_up():  # the host's apt cache (`inv up` runs it): a fact of this machine
-        doc["all"]["vars"] = {"base_apt_proxy": host.apt_proxy_for_boxes()}
+        shared["base_apt_proxy"] = host.apt_proxy_for_boxes()
+    doc = {"all": {"children": web_db, "vars": shared}}
     header = "# Written by `inv up` / `inv down` from the running sandbox boxes; edits are lost.\n"
     INVENTORY.write_text(header + "---\n" + yaml.safe_dump(doc, sort_keys=False))
     return INVENTORY

@@ -1,0 +1,92 @@
+"""The database a box gets from `inv up --db ENGINE`, as the README shows it, for each engine."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from conftest import inv
+
+from shipyard import STATE, boxes
+from shipyard.bench import parse_recap
+
+SECRET = STATE / "secrets" / "app_db_password"
+
+
+def password() -> str:
+    """The sandbox's app_db_password, made by Ansible's password lookup on first use."""
+    return SECRET.read_text().strip()
+
+
+def client(engine: str, sql: str, password: str) -> str:
+    """The app user's login over TCP on the box, as an app would connect."""
+    if engine == "mysql":
+        return f"mysql -h 127.0.0.1 -u app -p'{password}' -D app -N -B -e \"{sql}\""
+    return f"PGPASSWORD='{password}' psql -h 127.0.0.1 -U app -d app -qAtc \"{sql}\""
+
+
+def on_box(box: boxes.Box, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*boxes.ssh_args(box), command], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module", params=["postgresql", "mysql"])
+def db_box(request, fresh_box):
+    engine = request.param
+    box = fresh_box(f"e2e-{engine}")
+    inv("up", "--name", box.name, "--db", engine)
+    return engine, box
+
+
+def test_app_user_logs_in_and_creates_a_table(db_box):
+    engine, box = db_box
+    sql = "CREATE TABLE notes (n int); INSERT INTO notes VALUES (1), (2), (3); "
+    sql += "SELECT count(*) FROM notes"
+    out = on_box(box, client(engine, sql, password()))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["3"]
+
+
+def test_wrong_password_is_refused(db_box):
+    engine, box = db_box
+    out = on_box(box, client(engine, "SELECT 1", "not-the-password"))
+    assert out.returncode != 0
+
+
+def test_rerun_is_idempotent_and_never_shows_the_password(db_box):
+    _, box = db_box
+    out = inv("provision", "--limit", box.name, "-v").stdout
+    assert parse_recap(out)[box.name].changed == 0
+    assert password() not in out
+
+
+def test_backup_then_restore_into_a_fresh_database(db_box, tmp_path):
+    engine, box = db_box
+    dump = tmp_path / "app.dump"
+    inv("db.backup", "--host", box.name, "--output", str(dump))
+    assert dump.stat().st_size > 0
+    inv("db.restore", "--host", box.name, "--database", "app_copy", str(dump))
+    count = "SELECT count(*) FROM notes"
+    if engine == "mysql":
+        cmd = f"sudo mysql -N -B -D app_copy -e '{count}'"
+    else:
+        cmd = f"sudo -u postgres psql -d app_copy -qAtc '{count}'"
+    copy = on_box(box, f"cd /tmp && {cmd}")
+    original = on_box(box, client(engine, count, password()))
+    assert copy.returncode == 0, copy.stderr
+    assert copy.stdout.split() == original.stdout.split() == ["3"]
+
+
+def test_changing_the_password_applies_it(db_box):
+    engine, box = db_box
+    old = password()
+    new = old[::-1] + "x"  # same length and alphabet, a different password
+    SECRET.write_text(new)
+    try:
+        out = inv("provision", "--limit", box.name, "-v").stdout
+        assert parse_recap(out)[box.name].changed > 0
+        assert new not in out and old not in out
+        assert on_box(box, client(engine, "SELECT 1", new)).returncode == 0
+        assert on_box(box, client(engine, "SELECT 1", old)).returncode != 0
+    finally:
+        SECRET.write_text(old)
+        inv("provision", "--limit", box.name, "--tags", "database")
