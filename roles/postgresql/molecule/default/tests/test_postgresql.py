@@ -92,3 +92,11 @@ def test_backup_restores_into_a_fresh_database(host):
         )
     assert rows == "50|1275"
     assert owner == "shop"
+
+
+def test_shared_buffers_follow_the_ram(host):
+    ram_mb = int(host.check_output("awk '/^MemTotal:/ {print $2}' /proc/meminfo")) // 1024
+    with host.sudo("postgres"):
+        query = "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'"
+        mb = host.check_output(f'psql -qAtc "{query}"')
+    assert int(mb) == min(max(ram_mb // 4, 128), 8192)
