@@ -8,14 +8,13 @@ does not (see the README, "Sandbox boxes").
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from . import ROOT, STATE, host, images
-from .shell import ShipyardError, ok, run
+from .shell import ShipyardError, ok, run, wait_for
 
 LABEL = "shipyard.box"
 LOGIN_USER = "admin"
@@ -87,14 +86,6 @@ def running() -> list[Box]:
     return boxes
 
 
-def _wait(probe, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise ShipyardError(f"{what} within {timeout:.0f} s")
-        time.sleep(0.5)
-
-
 def _systemd_up(container: str) -> bool:
     state = run("docker", "exec", container, "systemctl", "is-system-running", check=False)
     return state.stdout.strip() in ("running", "degraded")
@@ -134,11 +125,11 @@ def start(name: str, os_name: str) -> Box:
         "--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80",
         image, echo=True,
     )  # fmt: skip
-    _wait(lambda: _systemd_up(container), f"systemd in box {name} did not start", 60)
+    wait_for(lambda: _systemd_up(container), f"systemd in box {name} did not start", 60)
     pub = ensure_key().with_suffix(".pub").read_text()
     run("docker", "exec", "-i", container, "sh", "-c", BOOTSTRAP, input=pub)
     box = Box(name, os.name, _published(container, 22) or 0, _published(container, 80))
-    _wait(lambda: ok(*ssh_args(box), "true"), f"box {name} did not answer SSH", 30)
+    wait_for(lambda: ok(*ssh_args(box), "true"), f"box {name} did not answer SSH", 30)
     forget_facts(name)
     return box
 

@@ -11,10 +11,9 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-from .shell import ShipyardError, ok, run
+from .shell import ShipyardError, ok, run, wait_for
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "shipyard"
 # Not apt-cacher-ng's usual 3142: a system instance there has its own (maybe unreachable) mirrors.
@@ -31,14 +30,6 @@ def _apt_install(*packages: str) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run("apt-get", "update", "-qq", echo=True, env=env)
     run("apt-get", "install", "-y", "-qq", *packages, echo=True, env=env)
-
-
-def _wait_for(probe, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise ShipyardError(f"{what} did not come up within {timeout:.0f} s")
-        time.sleep(0.5)
 
 
 def ensure_docker() -> None:
@@ -59,7 +50,7 @@ def ensure_docker() -> None:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        _wait_for(lambda: ok("docker", "info"), "the Docker engine (dockerd)", 90)
+        wait_for(lambda: ok("docker", "info"), "the Docker engine (dockerd) did not start", 90)
 
 
 def apt_cache_up() -> bool:
@@ -89,7 +80,7 @@ def ensure_apt_cache() -> None:
     )
     (conf / "pid").unlink(missing_ok=True)  # left by an instance that died with its session
     run("/usr/sbin/apt-cacher-ng", "-c", str(conf), "ForeGround=0", f"PidFile={conf / 'pid'}")
-    _wait_for(apt_cache_up, "the apt cache (apt-cacher-ng)", 20)
+    wait_for(apt_cache_up, "the apt cache (apt-cacher-ng) did not start", 20)
 
 
 def docker_gateway() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 
 class ShipyardError(Exception):
@@ -30,3 +32,12 @@ def ok(*cmd: str) -> bool:
         return subprocess.run(cmd, capture_output=True).returncode == 0
     except FileNotFoundError:
         return False
+
+
+def wait_for(probe: Callable[[], bool], failure: str, timeout: float) -> None:
+    """Poll `probe` until it is true; raise `failure` (a sentence) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise ShipyardError(f"{failure} within {timeout:.0f} s")
+        time.sleep(0.5)
