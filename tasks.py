@@ -19,6 +19,9 @@ from shipyard.shell import ShipyardError
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+ENV_HELP = "Environment (a folder of inventory/): local, staging, production."
+
+
 def _fail(err: ShipyardError) -> Exit:
     return Exit(f"shipyard: {err}", code=2)
 
@@ -78,7 +81,7 @@ def down(c, name=""):
 
 @task(
     help={
-        "env": "Environment (a folder of inventory/): local, staging, production.",
+        "env": ENV_HELP,
         "here": "Provision the machine this runs on, over a local connection (run as root).",
         "check": "Dry run: report what would change, change nothing.",
         "limit": "Only these hosts or groups (ansible --limit).",
@@ -213,7 +216,7 @@ def bench(c, os="debian12"):
 
 @task(
     help={
-        "env": "Environment (a folder of inventory/): local, staging, production.",
+        "env": ENV_HELP,
         "host": "The db host, when the environment has several.",
         "output": "Where to write the dump (default: backups/<env>-<host>-<db>-<time>.dump|sql).",
     }
@@ -231,7 +234,7 @@ def backup(c, env="local", host_="", output=""):
 
 @task(
     help={
-        "env": "Environment (a folder of inventory/): local, staging, production.",
+        "env": ENV_HELP,
         "file": "A dump written by `inv db.backup`.",
         "host": "The db host, when the environment has several.",
         "database": "Restore into this database instead of the app's (created when missing).",

@@ -1,9 +1,5 @@
 """Behaviour of the base role on a converged box (testinfra runs this on the controller)."""
 
-import json
-import socket
-import subprocess
-
 import pytest
 
 WAIT_FOR_PORT = """python3 -c '
@@ -69,18 +65,6 @@ def test_weak_ciphers_are_not_offered(host, algo):
     assert "chacha20-poly1305@openssh.com" in ciphers
 
 
-def _container_ip(host) -> str:
-    name = host.backend.host  # Molecule names the container after the inventory host
-    out = subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)[0]["NetworkSettings"]["IPAddress"]
-
-
-def _reachable(ip: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(3)
-        return s.connect_ex((ip, port)) == 0
-
-
 @pytest.fixture(scope="module")
 def listeners(host):
     """Servers on an allowed (80) and an unlisted (8081) port, so only the firewall decides."""
@@ -93,11 +77,10 @@ def listeners(host):
         host.run("systemctl stop probe-80 probe-8081")
 
 
-def test_firewall_allows_web_ports_and_denies_others(host, listeners):
-    ip = _container_ip(host)
-    assert _reachable(ip, 22)
-    assert _reachable(ip, 80)
-    assert not _reachable(ip, 8081)
+def test_firewall_allows_web_ports_and_denies_others(listeners, reachable_from_outside):
+    assert reachable_from_outside(22)
+    assert reachable_from_outside(80)
+    assert not reachable_from_outside(8081)
 
 
 def test_firewall_is_active_with_default_deny(host):
