@@ -1,0 +1,197 @@
+"""Checks of role inputs that argument specs cannot express, as Jinja filters.
+
+Used by roles/common/tasks/validate.yml (every role, at entry and in the validation play) and by
+playbooks/provision.yml. Pure functions of their arguments, unit-tested in
+tests/unit/test_input_rules.py.
+
+Why a plugin: `validate_argument_spec` checks that a value *can* be converted to its type, then
+leaves it as it came (`-e flag=false` stays the string "false") and turns "80,443" into a list
+by splitting on commas. These filters hold the rules the spec leaves out, one place for all roles:
+real lists and mappings, ports 1-65535 by name (`*_port`, `*_ports`), sizes not negative
+(`*_mb`), no control characters in strings, parsed IP addresses and networks, and the names of
+variables that look like a role's input but are declared by no role (a typo).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+
+TRUE_STRINGS = {"true", "yes", "on", "1", "y", "t"}
+FALSE_STRINGS = {"false", "no", "off", "0", "n", "f"}
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _is_list(value) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def _as_int(value) -> int | None:
+    """An int given as 22 or "22"; None for anything else (bools are not ints here)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+        return int(value)
+    return None
+
+
+def _show(name: str, option: Mapping, value) -> str:
+    return f"{name}=<hidden>" if option.get("no_log") else f"{name}={value!r}"
+
+
+def _range_error(name: str, option: Mapping, value: int) -> str | None:
+    if re.search(r"_ports?$", name) and not 1 <= value <= 65535:
+        return f"{_show(name, option, value)} is not a TCP port: use a number from 1 to 65535."
+    if name.endswith("_mb") and value < 0:
+        return f"{_show(name, option, value)} is negative: use 0 (automatic) or a size in MB."
+    return None
+
+
+def input_errors(options: Mapping, values: Sequence) -> list[str]:
+    """Errors in `values` (in the order of `options`, a role's argument spec options).
+
+    The spec's own check runs first; this adds what it lets through. Each message names the
+    variable and says what to write instead; a no_log option's value is never shown.
+    """
+    errors = []
+    for (name, option), value in zip(options.items(), values, strict=True):
+        kind = option.get("type", "str")
+        if value is None:
+            continue  # no default and not set: the spec reports required ones
+        if kind == "list":
+            if not _is_list(value):
+                errors.append(
+                    f"{_show(name, option, value)} must be a YAML list (one '- item' per line, or "
+                    f"[a, b]), not a string: a comma-separated string is not split for you."
+                )
+                continue
+            if option.get("elements") == "int":
+                for item in value:
+                    number = _as_int(item)
+                    if number is None:
+                        errors.append(f"{name} lists {item!r}, which is not a whole number.")
+                    elif message := _range_error(name, option, number):
+                        errors.append(message.replace(f"{name}=", f"{name} lists "))
+            elif option.get("elements") in ("str", "path"):
+                errors += [
+                    f"{name} lists {item!r}: each item must be one line of text."
+                    for item in value
+                    if not isinstance(item, str) or CONTROL.search(item)
+                ]
+        elif kind == "dict" and not isinstance(value, Mapping):
+            errors.append(f"{_show(name, option, value)} must be a YAML mapping (key: value).")
+        elif kind == "int":
+            number = _as_int(value)
+            if number is not None and (message := _range_error(name, option, number)):
+                errors.append(message)
+        elif kind == "bool" and isinstance(value, str):
+            if value.strip().lower() not in TRUE_STRINGS | FALSE_STRINGS:
+                errors.append(f"{_show(name, option, value)} is not a boolean: use true or false.")
+        elif kind in ("str", "path") and isinstance(value, str) and CONTROL.search(value):
+            errors.append(
+                f"{_show(name, option, value)} contains a newline or another control character: "
+                "give it on one line (a YAML '>-' block, not '|')."
+            )
+    return errors
+
+
+def is_ip_address(value) -> bool:
+    """An IPv4 or IPv6 address, parsed for real (octets in range), not host:port or a network."""
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def is_ip_network(value) -> bool:
+    """A CIDR network with an explicit prefix length and no host bits set (10.0.0.0/8)."""
+    text = str(value)
+    if "/" not in text:
+        return False
+    try:
+        ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        return False
+    return True
+
+
+def declared_inputs(roles_dir: str) -> list[str]:
+    """Every input any role in `roles_dir` declares in its meta/argument_specs.yml."""
+    names: set[str] = set()
+    for spec_file in sorted(Path(roles_dir).glob("*/meta/argument_specs.yml")):
+        specs = (yaml.safe_load(spec_file.read_text()) or {}).get("argument_specs", {})
+        for entry in specs.values():
+            names.update((entry or {}).get("options", {}) or {})
+    return sorted(names)
+
+
+def unknown_inputs(names: Sequence[str], roles_dir: str, also_declared: Sequence[str] = ()) -> list:
+    """Variables named like an input (a role's name, or the first word of a declared input, then
+    `_`) that neither a role in `roles_dir` nor `also_declared` declares.
+
+    Returns one message per name, with the closest declared name when there is one: a typo such
+    as db_engin would otherwise leave the default in force without a word.
+    """
+    declared = sorted(set(declared_inputs(roles_dir)) | set(also_declared))
+    roles = [p.name for p in Path(roles_dir).iterdir() if (p / "tasks").is_dir()]
+    prefixes = {f"{role}_" for role in roles} | {f"{name.split('_')[0]}_" for name in declared}
+    messages = []
+    for name in sorted(set(names) - set(declared)):
+        if name.startswith("_") or not any(name.startswith(p) for p in prefixes):
+            continue
+        close = difflib.get_close_matches(name, declared, n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]}?" if close else "no role declares it"
+        messages.append(f"{name} is not an input of any Shipyard role ({hint})")
+    return messages
+
+
+def db_name_errors(named: Mapping, identifier: str, reserved: Sequence[str], prefix: str) -> list:
+    """`variable=name` for each database or user name that is not a plain identifier or is one of
+    the engine's own. `named` maps a variable to the name, or list of names, it gives."""
+    bad = []
+    for variable, names in named.items():
+        for name in names if _is_list(names) else [names]:
+            text = str(name)
+            if not re.match(identifier, text) or text in reserved or text.startswith(prefix):
+                bad.append(f"{variable}={text}")
+    return bad
+
+
+def weak_entries(users: Sequence, protected: str, min_length: int = 12) -> list[str]:
+    """Names of user entries that lack a name, a password of `min_length` or a list of
+    databases, or that take the `protected` name (the app's own user). Never shows a password."""
+    weak = []
+    for user in users if _is_list(users) else [users]:
+        if not isinstance(user, Mapping):
+            weak.append(repr(user))
+            continue
+        name = str(user.get("name", "?"))
+        databases = user.get("databases", [])
+        if (
+            name in ("?", protected)
+            or len(str(user.get("password") or "")) < min_length
+            or not _is_list(databases)
+        ):
+            weak.append(name)
+    return weak
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "shipyard_input_errors": input_errors,
+            "shipyard_is_ip_address": is_ip_address,
+            "shipyard_is_ip_network": is_ip_network,
+            "shipyard_declared_inputs": declared_inputs,
+            "shipyard_unknown_inputs": unknown_inputs,
+            "shipyard_db_name_errors": db_name_errors,
+            "shipyard_weak_entries": weak_entries,
+        }
