@@ -19,7 +19,7 @@ from shipyard.shell import ShipyardError
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-ENV_HELP = "Environment (a folder of inventory/): local, staging, production."
+ENV_HELP = "Environment (a folder of inventory/): local (the default), staging, production."
 
 
 def _fail(err: ShipyardError) -> Exit:
@@ -53,10 +53,13 @@ def _local_boxes_ready() -> str:
 def up(c, os="debian12", name="", db="", provision=True):
     """Start a sandbox box, provision it, and print how to SSH in."""
     try:
-        host.ensure_docker()
-        host.ensure_apt_cache()
+        # Every argument is checked before anything is installed or started.
+        images.lookup(os)
+        boxes.check_name(name or os)
         if db:
             boxes.check_db_engine(db)
+        host.ensure_docker()
+        host.ensure_apt_cache()
         box = boxes.start(name or os, os)
         if db:
             boxes.set_db_engine(box.name, db)
@@ -90,10 +93,10 @@ def down(c, name=""):
     },
     incrementable=["verbose"],
 )
-def provision(c, env="local", here=False, check=False, limit="", tags="", verbose=0):
+def provision(c, env="", here=False, check=False, limit="", tags="", verbose=0):
     """Provision an environment's hosts (or this machine with --here)."""
     try:
-        if env == "local" and not here:
+        if env in ("", "local") and not here:
             _local_boxes_ready()
             if not boxes.running():
                 raise ShipyardError("no sandbox box is running: start one with `inv up`")
@@ -218,17 +221,21 @@ def bench(c, os="debian12"):
     help={
         "env": ENV_HELP,
         "host": "The db host, when the environment has several.",
-        "output": "Where to write the dump (default: backups/<env>-<host>-<db>-<time>.dump|sql).",
+        "database": "Dump this database instead of the app's.",
+        "output": "Where to write the dump (default: backups/<env>-<host>-<db>-<time>.dump).",
     }
 )
-def backup(c, env="local", host_="", output=""):
+def backup(c, env="", host_="", database="", output=""):
     """Download a dump of the app database from an environment's db host."""
     from shipyard import remote
 
     try:
-        path = remote.backup(env, host_, output)
+        if env in ("", "local"):
+            _local_boxes_ready()
+        argv, path = remote.backup_command(env, host_, database, output)
     except ShipyardError as err:
         raise _fail(err) from err
+    _ansible(c, argv)
     print(f"backup written: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
@@ -241,15 +248,18 @@ def backup(c, env="local", host_="", output=""):
     },
     positional=["file"],
 )
-def restore(c, file, env="local", host_="", database=""):
+def restore(c, file, env="", host_="", database=""):
     """Restore a dump into the app database of an environment's db host."""
     from shipyard import remote
 
     try:
-        h = remote.restore(env, file, host_, database)
+        if env in ("", "local"):
+            _local_boxes_ready()
+        argv = remote.restore_command(env, file, host_, database)
     except ShipyardError as err:
         raise _fail(err) from err
-    print(f"restored {file} into {database or h.database} on {h.name}")
+    _ansible(c, argv)
+    print(f"restored {file} into {database or 'the app database'}")
 
 
 db = Collection("db", backup, restore)

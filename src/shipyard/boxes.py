@@ -8,6 +8,7 @@ does not (see the README, "Sandbox boxes").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,6 +162,18 @@ def forget_facts(name: str) -> None:
 def settings() -> dict[str, dict]:
     """Per-box choices kept in .shipyard/boxes.yml: {name: {db_engine: ...}}."""
     return (yaml.safe_load(SETTINGS.read_text()) or {}) if SETTINGS.exists() else {}
+
+
+# A box name is a container name, a host name and an inventory host: the safe subset of all three.
+BOX_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,40}\Z")
+
+
+def check_name(name: str) -> None:
+    if not BOX_NAME.match(name):
+        raise ShipyardError(
+            f"--name {name!r} is not a usable box name: use lower-case letters, digits and -"
+            " (at most 41 characters, starting with a letter or digit), e.g. --name web1"
+        )
 
 
 def check_db_engine(engine: str) -> None:

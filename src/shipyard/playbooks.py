@@ -1,38 +1,94 @@
-"""Build ansible-playbook command lines for an environment (pure logic, unit-tested)."""
+"""Build ansible-playbook command lines for an environment, after checking what the user typed
+(pure logic, unit-tested): an unknown environment, a broken inventory file or a run that would
+reach no host stops here, with the fix, before Ansible starts."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+
+import yaml
 
 from . import ROOT
 from .shell import ShipyardError
 
 INVENTORIES = ROOT / "inventory"
 PLAYBOOKS = ROOT / "playbooks"
+SHARED = INVENTORIES / "shared"  # the settings layer every environment reads first
+NOT_ENVIRONMENTS = {"here", "shared"}
+ENV_NAME = re.compile(r"[a-z][a-z0-9_-]*\Z")
 
 
 def environments() -> list[str]:
-    return sorted(p.name for p in INVENTORIES.iterdir() if p.is_dir() and p.name != "here")
+    return sorted(
+        p.name for p in INVENTORIES.iterdir() if p.is_dir() and p.name not in NOT_ENVIRONMENTS
+    )
 
 
-def inventory(env: str, here: bool = False) -> Path:
+class _AnyTagLoader(yaml.SafeLoader):
+    """Reads inventory files as Ansible does, tags included (!vault, !unsafe): as plain values."""
+
+
+_AnyTagLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def check_yaml(folder: Path) -> None:
+    """Every YAML file of an inventory folder parses; the error names the file and the line."""
+    for path in sorted(folder.rglob("*.yml")) + sorted(folder.rglob("*.yaml")):
+        try:
+            yaml.load(path.read_text(), Loader=_AnyTagLoader)
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f"{path.relative_to(ROOT)}:{mark.line + 1}" if mark else path.relative_to(ROOT)
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise ShipyardError(f"{where}: not valid YAML ({problem}); fix that line") from err
+
+
+def hosts_in(folder: Path) -> set[str]:
+    """The host names a YAML inventory folder lists (its hosts.yml)."""
+    found: set[str] = set()
+
+    def walk(group: dict | None) -> None:
+        group = group or {}
+        found.update((group.get("hosts") or {}).keys())
+        for child in (group.get("children") or {}).values():
+            walk(child)
+
+    hosts_file = folder / "hosts.yml"
+    if hosts_file.exists():
+        doc = yaml.load(hosts_file.read_text(), Loader=_AnyTagLoader) or {}
+        walk(doc.get("all"))
+    return found
+
+
+def inventory(env: str = "", here: bool = False) -> Path:
     """The inventory folder for `env`; `here` is the machine Shipyard runs on."""
-    if here:
-        return INVENTORIES / "here"
+    if here and env:
+        raise ShipyardError(
+            f"--here provisions this machine and -e {env} names an environment: give one of them"
+        )
+    env = "here" if here else (env or "local")
     path = INVENTORIES / env
-    if env == "here" or not path.is_dir():
+    if not here and (not ENV_NAME.match(env) or env not in environments()):
         raise ShipyardError(
             f"unknown environment -e {env!r}: choose one of {', '.join(environments())}"
-            " (or --here for this machine)"
+            " (a folder of inventory/), or --here for this machine"
         )
     if env == "local" and not (path / "hosts.yml").exists():
         raise ShipyardError("no sandbox box is running: start one with `inv up`")
+    check_yaml(SHARED)
+    check_yaml(path)
+    if not hosts_in(path):
+        raise ShipyardError(
+            f"inventory/{env}/hosts.yml lists no host: put your servers under web and db there"
+        )
     return path
 
 
 def command(
     playbook: str,
-    env: str = "local",
+    env: str = "",
     *,
     here: bool = False,
     check: bool = False,
@@ -41,19 +97,19 @@ def command(
     extra_vars: dict[str, str] | None = None,
     verbose: int = 0,
 ) -> list[str]:
-    """The ansible-playbook argv for `playbook` against `env`."""
+    """The ansible-playbook argv for `playbook` against `env` (default: local)."""
     book = PLAYBOOKS / f"{playbook}.yml"
     if not book.exists():
         raise ShipyardError(f"no playbook {book.relative_to(ROOT)}")
-    argv = ["ansible-playbook", "-i", str(inventory(env, here)), str(book)]
+    argv = ["ansible-playbook", "-i", str(SHARED), "-i", str(inventory(env, here)), str(book)]
     if check:
         argv += ["--check", "--diff"]
     if limit:
         argv += ["--limit", limit]
     if tags:
         argv += ["--tags", tags]
-    for key, value in (extra_vars or {}).items():
-        argv += ["-e", f"{key}={value}"]
+    if extra_vars:  # JSON, so that a value with spaces or quotes arrives as it was given
+        argv += ["-e", json.dumps(extra_vars)]
     if verbose:
         argv.append("-" + "v" * verbose)
     return argv
