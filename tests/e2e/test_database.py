@@ -90,3 +90,14 @@ def test_changing_the_password_applies_it(db_box):
     finally:
         SECRET.write_text(old)
         inv("provision", "--limit", box.name, "--tags", "database")
+
+
+def test_restore_with_a_shell_string_as_name_runs_nothing_on_the_host(db_box, tmp_path):
+    _, box = db_box
+    dump = tmp_path / "app.dump"
+    dump.write_text("-- not used")
+    proc = inv("db.restore", "--host", box.name, "--database", "x; touch /tmp/pwned", str(dump),
+               check=False)  # fmt: skip
+    assert proc.returncode != 0
+    assert "give a lower-case SQL identifier" in proc.stdout + proc.stderr
+    assert on_box(box, "test -e /tmp/pwned").returncode != 0

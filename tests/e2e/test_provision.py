@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
 from conftest import inv
 
-from shipyard import ROOT, boxes
+from shipyard import ROOT, boxes, playbooks
 from shipyard.bench import parse_recap
+
+ANSIBLE_ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
 
 BOX = "e2e-main"
 HOST_VARS = ROOT / "inventory" / "local" / "host_vars" / f"{BOX}.yml"
@@ -18,6 +23,11 @@ HOST_VARS = ROOT / "inventory" / "local" / "host_vars" / f"{BOX}.yml"
 @pytest.fixture(scope="module")
 def box(fresh_box):
     return fresh_box(BOX)
+
+
+def box_file(box: boxes.Box, path: str) -> str:
+    out = subprocess.run(["docker", "exec", box.container, "cat", path], capture_output=True)
+    return out.stdout.decode()
 
 
 def docker_diff(box: boxes.Box) -> set[str]:
@@ -35,7 +45,7 @@ def docker_diff(box: boxes.Box) -> set[str]:
         (
             "base_firewall_allowed_tcp_ports",
             "80,443",
-            "base_firewall_allowed_tcp_ports must be a YAML list",
+            "base_firewall_allowed_tcp_ports='80,443' must be a YAML list",
         ),
         ("base_ssh_port", "twenty-two", "base_ssh_port"),
         ("linters_python_tools", ["ruff"], "linters_python_tools must pin each tool"),
@@ -51,9 +61,7 @@ def test_bad_variable_fails_before_any_change(box, variable, value, message):
         HOST_VARS.unlink()
     assert proc.returncode != 0
     assert message in proc.stdout
-    assert (
-        "Provision the backend box" not in proc.stdout
-    )  # the play that changes things never began
+    assert "Provision every host" not in proc.stdout  # the play that changes things never began
     assert docker_diff(box) == before
 
 
@@ -84,3 +92,42 @@ def test_generated_key_logs_in_and_password_is_refused(box):
     )
     assert pw.returncode == 255
     assert "Permission denied (publickey)" in pw.stderr
+
+
+def provision_with(*args: str) -> subprocess.CompletedProcess:
+    """ansible-playbook on the box with raw command-line arguments, as a user would type them."""
+    argv = playbooks.command("provision", "local", limit=BOX) + list(args)
+    argv[0] = str(Path(sys.executable).parent / "ansible-playbook")
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=ANSIBLE_ENV)
+
+
+def test_command_line_false_turns_features_off(box):
+    """`-e flag=false` arrives as a string; before the fix it left both features on."""
+    off = provision_with(
+        "-e", "base_unattended_upgrades=false", "-e", "base_admin_passwordless_sudo=false"
+    )
+    try:
+        assert off.returncode == 0, off.stdout[-3000:]
+        upgrades = box_file(box, "/etc/apt/apt.conf.d/20auto-upgrades")
+        assert 'Unattended-Upgrade "0"' in upgrades
+        sudoers = box_file(box, f"/etc/sudoers.d/50-shipyard-{boxes.LOGIN_USER}")
+        assert "NOPASSWD" not in sudoers
+    finally:
+        inv("provision", "--limit", BOX)
+    assert 'Unattended-Upgrade "1"' in box_file(box, "/etc/apt/apt.conf.d/20auto-upgrades")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-e", "app_db_user=postgres"], "app_db_user=postgres: database and user names"),
+        (["-e", "db_engine=mysql", "-e", "app_db_user=root"], "app_db_user=root: database"),
+        (["-e", "db_engine=mysql", "-e", "app_db_name=mysql"], "app_db_name=mysql: database"),
+    ],
+)
+def test_reserved_database_names_are_refused_on_a_real_box(box, args, message):
+    before = docker_diff(box)
+    proc = provision_with(*args)
+    assert proc.returncode != 0
+    assert message in proc.stdout
+    assert docker_diff(box) == before

@@ -1,90 +1,348 @@
-"""Bad input fails in the validation play, before Ansible connects to any host.
+"""Bad input is refused before Ansible connects to any host, with a message naming the variable.
 
-The host is an unreachable loopback port: good input gets past validation and then fails to
-connect (proving validation passed), bad input must stop before that connection is tried.
+The hosts are an unreachable loopback port: a host whose input passes every check goes on to
+connect and is reported UNREACHABLE (proving the checks passed); a host with bad input must fail
+in the first play and never be contacted. Every case is a host of one inventory, so one
+`ansible-playbook` run checks them all (seconds, not minutes); cases about the whole run (groups,
+tags) get runs of their own.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from shipyard import ROOT
 
 PLAYBOOK = ROOT / "playbooks" / "provision.yml"
 ANSIBLE = str(Path(sys.executable).parent / "ansible-playbook")
-GOOD = {"app_db_password": "a-long-enough-test-password"}
+PASSWORD = "a-long-enough-test-password"
+GOOD_USER = {"name": "reports", "password": PASSWORD, "databases": ["app"]}
+UNREACHABLE = {
+    "ansible_host": "127.0.0.1",
+    "ansible_port": 1,
+    "ansible_ssh_common_args": "-o ConnectTimeout=2",
+    "vault_app_db_password": PASSWORD,
+}
+
+# (case id, host variables, a fragment the message must contain). Grouped by class; the note of
+# the input-safety issue counts them.
+BAD = {
+    "booleans": [
+        ("bool-word", {"base_firewall_enabled": "maybe"}, "base_firewall_enabled"),
+        ("bool-list", {"base_admin_passwordless_sudo": [True]}, "base_admin_passwordless_sudo"),
+        ("bool-number", {"base_unattended_upgrades": "2"}, "base_unattended_upgrades"),
+    ],
+    "ports and numbers": [
+        ("port-word", {"base_ssh_port": "twenty-two"}, "base_ssh_port"),
+        ("port-zero", {"base_ssh_port": 0}, "base_ssh_port=0 is not a TCP port"),
+        ("port-high", {"base_ssh_port": 70000}, "base_ssh_port=70000 is not a TCP port"),
+        ("port-negative", {"base_ssh_port": -22}, "base_ssh_port=-22 is not a TCP port"),
+        ("ports-zero", {"base_firewall_allowed_tcp_ports": [80, 0]}, "lists 0 is not a TCP port"),
+        ("ports-high", {"base_firewall_allowed_tcp_ports": [65536]}, "lists 65536 is not a TCP"),
+        ("ports-word", {"base_firewall_allowed_tcp_ports": ["http"]}, "base_firewall_allowed_tcp"),
+        ("pg-port", {"postgresql_port": 0}, "postgresql_port=0 is not a TCP port"),
+        ("my-port", {"db_engine": "mysql", "mysql_port": 99999}, "mysql_port=99999 is not a TCP"),
+        ("buffers-neg", {"postgresql_shared_buffers_mb": -1}, "postgresql_shared_buffers_mb=-1"),
+        ("buffers-word", {"postgresql_shared_buffers_mb": "lots"}, "postgresql_shared_buffers_mb"),
+    ],
+    "lists and mappings given as strings": [
+        ("ports-csv", {"base_firewall_allowed_tcp_ports": "80,443"}, "must be a YAML list"),
+        ("packages-str", {"base_packages": "htop"}, "base_packages='htop' must be a YAML list"),
+        ("keys-str", {"base_admin_authorized_keys": "ssh-ed25519 AAAA"}, "must be a YAML list"),
+        ("pyext-str", {"python_extra_packages": "libpq-dev"}, "python_extra_packages='libpq-dev'"),
+        ("git-extra-list", {"git_config_extra": ["pull.rebase"]}, "git_config_extra"),
+        ("tools-str", {"linters_python_tools": "ruff==0.1"}, "linters_python_tools='ruff==0.1'"),
+        ("nets-str", {"postgresql_allowed_networks": "10.0.0.0/8"}, "postgresql_allowed_networks="),
+        (
+            "hosts-str",
+            {"db_engine": "mysql", "mysql_allowed_hosts": "10.%"},
+            "mysql_allowed_hosts=",
+        ),
+        ("cas-str", {"base_extra_ca_files": "/etc/ssl/ca.crt"}, "base_extra_ca_files='/etc/ssl"),
+        ("pgusers-map", {"postgresql_users": {"name": "x"}}, "postgresql_users"),
+    ],
+    "addresses and networks": [
+        ("net-no-prefix", {"postgresql_allowed_networks": ["10.0.0.0"]}, "lists 10.0.0.0, which"),
+        ("net-octet", {"postgresql_allowed_networks": ["10.0.0.256/24"]}, "lists 10.0.0.256/24"),
+        ("net-host-bits", {"postgresql_allowed_networks": ["10.0.0.1/8"]}, "lists 10.0.0.1/8"),
+        ("net-prefix", {"postgresql_allowed_networks": ["10.0.0.0/33"]}, "lists 10.0.0.0/33"),
+        ("net-v6-prefix", {"postgresql_allowed_networks": ["fd00::/129"]}, "lists fd00::/129"),
+        ("net-word", {"postgresql_allowed_networks": ["anywhere"]}, "lists anywhere, which"),
+        ("listen-port", {"postgresql_listen_addresses": ["127.0.0.1:5432"]}, "127.0.0.1:5432"),
+        ("listen-net", {"postgresql_listen_addresses": ["10.0.0.0/8"]}, "lists 10.0.0.0/8: give"),
+        ("listen-octet", {"postgresql_listen_addresses": ["300.1.1.1"]}, "lists 300.1.1.1: give"),
+        ("bind-port", {"db_engine": "mysql", "mysql_bind_address": "127.0.0.1:3306"}, "mysql_bi"),
+        ("bind-net", {"db_engine": "mysql", "mysql_bind_address": "0.0.0.0/0"}, "0.0.0.0/0 must"),
+        ("bind-name", {"db_engine": "mysql", "mysql_bind_address": "localhostt"}, "localhostt"),
+        ("hosts-any", {"db_engine": "mysql", "mysql_allowed_hosts": ["%"]}, "'%' (anyone)"),
+    ],
+    "anchored names (trailing newline)": [
+        ("nl-user", {"base_admin_user": "admin\n"}, "base_admin_user"),
+        ("nl-db", {"app_db_name": "app\n"}, "app_db_name"),
+        ("nl-tz", {"base_timezone": "Etc/UTC\n"}, "base_timezone"),
+        ("nl-locale", {"base_locale": "en_US.UTF-8\n"}, "base_locale"),
+        ("nl-branch", {"git_default_branch": "main\n"}, "git_default_branch"),
+        ("nl-tool", {"linters_python_tools": ["ruff==0.1\n"]}, "linters_python_tools"),
+        ("nl-version", {"postgresql_version": "15\n"}, "postgresql_version"),
+        ("nl-name", {"git_user_name": "Ada\nLovelace"}, "git_user_name"),
+    ],
+    "formats and names": [
+        ("tz", {"base_timezone": "Europe/Atlantis"}, "base_timezone=Europe/Atlantis is not a tim"),
+        ("locale", {"base_locale": "english"}, "base_locale=english is not a UTF-8 locale"),
+        ("user-case", {"base_admin_user": "Admin"}, "base_admin_user=Admin must be"),
+        ("user-space", {"base_admin_user": "ad min"}, "base_admin_user=ad min must be"),
+        ("proxy-noscheme", {"base_apt_proxy": "cache:3142"}, "base_apt_proxy=cache:3142 must"),
+        ("proxy-nohost", {"base_apt_proxy": "http://:3142"}, "base_apt_proxy=http://:3142 must"),
+        ("proxy-ftp", {"base_apt_proxy": "ftp://cache"}, "base_apt_proxy=ftp://cache must"),
+        ("package-shell", {"base_packages": ["htop; id"]}, "base_packages lists"),
+        (
+            "pyext-shell",
+            {"python_extra_packages": ["libpq-dev && id"]},
+            "python_extra_packages lis",
+        ),
+        ("email", {"git_user_email": "nobody"}, "git_user_email"),
+        ("branch", {"git_default_branch": "-x"}, "git_default_branch"),
+        ("unpinned", {"linters_python_tools": ["ruff"]}, "linters_python_tools must pin"),
+        ("unpinned-range", {"linters_python_tools": ["ruff>=1"]}, "linters_python_tools must pin"),
+        ("command-shell", {"linters_commands": ["ruff; id"]}, "linters_commands lists"),
+        ("db-dash", {"app_db_name": "my-app"}, "app_db_name=my-app"),
+        ("db-upper", {"app_db_user": "App"}, "app_db_user=App"),
+        ("key-word", {"base_admin_authorized_keys": ["not a key"]}, "base_admin_authorized_keys"),
+        ("key-empty", {"base_admin_authorized_keys": [""]}, "base_admin_authorized_keys has an"),
+        ("ciphers-empty", {"base_ssh_ciphers": []}, "base_ssh_ciphers must list"),
+        ("ciphers-csv", {"base_ssh_ciphers": ["aes128-ctr,aes256-ctr"]}, "base_ssh_ciphers must"),
+        ("ca-missing", {"base_extra_ca_files": ["/nonexistent/ca.crt"]}, "/nonexistent/ca.crt, w"),
+        ("pg-version", {"postgresql_version": "15.4"}, "postgresql_version=15.4 must be"),
+        ("pg-version-word", {"postgresql_version": "latest"}, "postgresql_version=latest must"),
+    ],
+    "system accounts": [
+        ("admin-root", {"base_admin_user": "root"}, "base_admin_user=root must be"),
+        ("admin-www", {"base_admin_user": "www-data"}, "base_admin_user=www-data must be"),
+        ("admin-postgres", {"base_admin_user": "postgres"}, "base_admin_user=postgres must be"),
+        ("admin-nobody", {"base_admin_user": "nobody"}, "base_admin_user=nobody must be"),
+    ],
+    "reserved database names": [
+        ("pg-user-postgres", {"app_db_user": "postgres"}, "app_db_user=postgres: database"),
+        ("pg-db-postgres", {"app_db_name": "postgres"}, "app_db_name=postgres: database"),
+        ("pg-db-template", {"app_db_name": "template1"}, "app_db_name=template1: database"),
+        ("pg-user-public", {"app_db_user": "public"}, "app_db_user=public: database"),
+        ("pg-user-builtin", {"app_db_user": "pg_monitor"}, "app_db_user=pg_monitor: database"),
+        (
+            "pg-extra-admin",
+            {"postgresql_users": [{**GOOD_USER, "name": "postgres"}]},
+            "postgresql_users=postgres",
+        ),
+        (
+            "pg-extra-db",
+            {"postgresql_databases": [{"name": "template0", "owner": "app"}]},
+            "postgresql_databases=template0",
+        ),
+        (
+            "pg-extra-grant",
+            {"postgresql_users": [{**GOOD_USER, "databases": ["postgres"]}]},
+            "postgresql_users databases=postgres",
+        ),
+        (
+            "pg-extra-is-app",
+            {"postgresql_users": [{**GOOD_USER, "name": "app"}]},
+            "postgresql_users lists app",
+        ),
+        (
+            "pg-extra-short",
+            {"postgresql_users": [{**GOOD_USER, "password": "short"}]},
+            "postgresql_users lists reports",
+        ),
+        ("my-db-mysql", {"db_engine": "mysql", "app_db_name": "mysql"}, "app_db_name=mysql"),
+        ("my-user-root", {"db_engine": "mysql", "app_db_user": "root"}, "app_db_user=root"),
+        ("my-db-schema", {"db_engine": "mysql", "app_db_name": "information_schema"}, "=informa"),
+        ("my-db-sys", {"db_engine": "mysql", "app_db_name": "sys"}, "app_db_name=sys"),
+        (
+            "my-extra-root",
+            {"db_engine": "mysql", "mysql_users": [{**GOOD_USER, "name": "root"}]},
+            "mysql_users=root",
+        ),
+        (
+            "my-extra-grant",
+            {"db_engine": "mysql", "mysql_users": [{**GOOD_USER, "databases": ["mysql"]}]},
+            "mysql_users databases=mysql",
+        ),
+        (
+            "my-extra-db",
+            {"db_engine": "mysql", "mysql_databases": [{"name": "performance_schema"}]},
+            "mysql_databases=performance_schema",
+        ),
+    ],
+    "unknown variables (typos)": [
+        ("typo-engine", {"db_engin": "mysql"}, "db_engin is not an input of any Shipyard role (d"),
+        ("typo-tz", {"base_timezon": "Etc/UTC"}, "base_timezon is not an input"),
+        ("typo-port", {"postgresql_prot": 5433}, "postgresql_prot is not an input"),
+        ("typo-bind", {"mysql_bind_adress": "0.0.0.0"}, "(did you mean mysql_bind_address?)"),
+        ("typo-secret", {"app_db_pasword": "x" * 20}, "(did you mean app_db_password?)"),
+        ("typo-unrelated", {"linters_everything": True}, "linters_everything is not an input"),
+    ],
+    "engine and secrets": [
+        ("engine-oracle", {"db_engine": "oracle"}, "db_engine=oracle is not an engine"),
+        ("engine-case", {"db_engine": "MySQL"}, "db_engine=MySQL is not an engine"),
+        (
+            "password-short",
+            {"vault_app_db_password": "tiny-pw-42"},
+            "app_db_password is empty or sho",
+        ),
+        ("password-empty", {"vault_app_db_password": ""}, "app_db_password is empty or shorter"),
+        ("password-newline", {"vault_app_db_password": f"{PASSWORD}\nx"}, "app_db_password=<hid"),
+    ],
+}
+CASES = [(f"{cls}/{case}", v, m) for cls, rows in BAD.items() for case, v, m in rows]
+
+# Values at the edge of what is allowed: each must pass every check.
+GOOD = {
+    "port-max": {"base_ssh_port": 65535, "base_firewall_allowed_tcp_ports": [1, 65535]},
+    "port-str": {"base_ssh_port": "2222"},
+    "long-names": {"app_db_name": "a" * 63, "app_db_user": "u" * 63, "base_admin_user": "d" * 32},
+    "bool-strings": {
+        "base_unattended_upgrades": "false",
+        "base_admin_passwordless_sudo": "no",
+        "base_firewall_enabled": "False",
+    },
+    "networks": {
+        "postgresql_allowed_networks": ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"],
+        "postgresql_listen_addresses": ["localhost", "10.1.2.3", "::1"],
+    },
+    "mysql": {
+        "db_engine": "mysql",
+        "mysql_bind_address": "0.0.0.0",
+        "mysql_allowed_hosts": ["10.0.0.%", "app.example.com"],
+        "mysql_users": [GOOD_USER],
+    },
+    "extras": {
+        "postgresql_users": [GOOD_USER],
+        "postgresql_databases": [{"name": "reports", "owner": "reports"}],
+        "postgresql_version": "17",
+        "postgresql_shared_buffers_mb": 0,
+        "base_timezone": "America/Argentina/Buenos_Aires",
+        "base_locale": "C.UTF-8",
+        "git_config_extra": {"pull.rebase": "true"},
+    },
+}
 
 
-def run_provision(tmp_path: Path, extra: dict) -> subprocess.CompletedProcess:
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(
-        "all:\n  children:\n    db:\n      hosts:\n        nowhere:\n"
-        "          ansible_host: 127.0.0.1\n          ansible_port: 1\n"
-        "          ansible_ssh_common_args: -o ConnectTimeout=2\n"
-    )
-    (tmp_path / "vars.json").write_text(json.dumps({**GOOD, **extra}))
+def host_name(case: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-")
+
+
+def run_playbook(tmp_path: Path, hosts: dict, args: list[str] = (), groups=("db",)) -> str:
+    """ansible-playbook over the shared layer and an inventory of `hosts` (name: vars)."""
+    inventory = {"all": {"vars": UNREACHABLE, "children": {g: {"hosts": hosts} for g in groups}}}
+    if not groups:  # hosts in no group at all
+        inventory["all"]["hosts"] = hosts
+    (tmp_path / "hosts.yml").write_text(json.dumps(inventory))
     env = {
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
         "PATH": "/usr/bin:/bin",
     }
-    return subprocess.run(
-        [ANSIBLE, "-i", str(inventory), str(PLAYBOOK), "-e", f"@{tmp_path / 'vars.json'}"],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=120,
+    proc = subprocess.run(
+        [ANSIBLE, "-i", str(ROOT / "inventory" / "shared"), "-i", str(tmp_path), str(PLAYBOOK),
+         *args],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
+    return proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
-def test_good_input_passes_validation(tmp_path, engine):
-    proc = run_provision(tmp_path, {"base_timezone": "Europe/Berlin", "db_engine": engine})
-    assert "UNREACHABLE" in proc.stdout, proc.stdout
-    assert "FAILED" not in proc.stdout
+def failures(output: str) -> dict[str, str]:
+    """host -> the message of its failed task."""
+    found = {}
+    pattern = r"^(?:fatal: \[(\S+)\]: FAILED!|failed: \[(\S+)\] \(item=.*?\)) => (\{.*\})$"
+    for host, loop_host, payload in re.findall(pattern, output, re.M):
+        found.setdefault(host or loop_host, json.loads(payload).get("msg", ""))
+    return found
+
+
+@pytest.fixture(scope="module")
+def bad_run(tmp_path_factory):
+    """One run with every bad case as a host, plus one good host the gate must hold back."""
+    hosts = {host_name(case): values for case, values, _ in CASES}
+    hosts["good-bystander"] = {}
+    return run_playbook(tmp_path_factory.mktemp("bad"), hosts)
+
+
+@pytest.mark.parametrize(("case", "values", "message"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_by_name_before_connecting(bad_run, case, values, message):
+    msg = failures(bad_run).get(host_name(case))
+    assert msg is not None, f"{case} was not refused"
+    assert message in msg
+    assert "Traceback" not in msg
+
+
+def test_no_host_is_contacted_when_any_input_is_bad(bad_run):
+    assert "UNREACHABLE" not in bad_run
+    assert "Nothing was changed on any host: the inputs of" in bad_run
+    # Its own input was fine: it is held back by the gate, not by a check of its own.
+    assert failures(bad_run)["good-bystander"].startswith("Nothing was changed on any host")
+
+
+def test_secrets_never_appear_in_the_messages(bad_run):
+    assert "a-long-enough-test-password" not in bad_run
+    assert "tiny-pw-42" not in bad_run
+
+
+def test_there_are_at_least_sixty_bad_inputs():
+    assert len(CASES) >= 60
+    assert len({host_name(c) for c, _, _ in CASES}) == len(CASES)
+
+
+def test_edge_values_pass_every_check(tmp_path):
+    out = run_playbook(tmp_path, {host_name(k): v for k, v in GOOD.items()})
+    assert failures(out) == {}, failures(out)
+    for name in GOOD:
+        assert f"fatal: [{host_name(name)}]: UNREACHABLE!" in out
 
 
 @pytest.mark.parametrize(
-    ("variable", "value", "message"),
+    ("args", "message"),
     [
-        ("base_timezone", "Europe/Atlantis", "base_timezone=Europe/Atlantis is not a timezone"),
-        ("base_locale", "english", "base_locale=english is not a UTF-8 locale"),
-        ("base_admin_user", "root", "base_admin_user=root must be"),
-        (
-            "base_admin_authorized_keys",
-            "ssh-ed25519 AAAA",
-            "base_admin_authorized_keys must be a YAML list",
-        ),
-        ("base_apt_proxy", "cache:3142", "base_apt_proxy=cache:3142 must be empty or a URL"),
-        ("base_apt_proxy", "http://:3142", "base_apt_proxy=http://:3142 must be empty or a URL"),
-        (
-            "base_extra_ca_files",
-            ["/nonexistent/ca.crt"],
-            "/nonexistent/ca.crt, which is not a file",
-        ),
-        ("base_ssh_port", "twenty-two", "base_ssh_port"),
-        ("base_firewall_enabled", "maybe", "base_firewall_enabled"),
-        ("python_extra_packages", "libpq-dev", "python_extra_packages must be a YAML list"),
-        ("git_user_email", "nobody", "git_user_email"),
-        ("git_config_extra", ["pull.rebase"], "git_config_extra"),
-        ("linters_python_tools", ["ruff"], "linters_python_tools must pin each tool"),
-        ("db_engine", "oracle", "db_engine=oracle is not an engine Shipyard provisions"),
-        ("app_db_password", "short", "app_db_password is empty or shorter than 12"),
-        ("app_db_name", "my-app", "app_db_name and app_db_user must be lower-case SQL identifiers"),
-        ("postgresql_allowed_networks", ["10.0.0.0"], "10.0.0.0, which is not a CIDR network"),
+        (["-e", "base_firewall_enabled=maybe"], "base_firewall_enabled"),
+        (["-e", "db_engin=mysql"], "db_engin is not an input of any Shipyard role"),
+        (["-e", "base_ssh_port=0"], "base_ssh_port=0 is not a TCP port"),
+        (["--tags", "basee"], "--tags/--skip-tags basee: not a tag of this playbook; use base,"),
+        (["--skip-tags", "nginx"], "--tags/--skip-tags nginx: not a tag"),
     ],
 )
-def test_bad_input_fails_before_connecting(tmp_path, variable, value, message):
-    proc = run_provision(tmp_path, {variable: value})
-    assert proc.returncode != 0
-    assert message in proc.stdout
-    assert "UNREACHABLE" not in proc.stdout
+def test_bad_command_line_is_refused(tmp_path, args, message):
+    out = run_playbook(tmp_path, {"h1": {}}, args)
+    assert message in out
+    assert "UNREACHABLE" not in out
 
 
-def test_mysql_inputs_are_checked_when_mysql_is_the_engine(tmp_path):
-    proc = run_provision(tmp_path, {"db_engine": "mysql", "mysql_allowed_hosts": ["%"]})
-    assert proc.returncode != 0
-    assert "'%' (anyone) is refused" in proc.stdout
-    assert "UNREACHABLE" not in proc.stdout
+def test_command_line_booleans_as_strings_pass(tmp_path):
+    args = ["-e", "base_unattended_upgrades=false", "-e", "base_admin_passwordless_sudo=no"]
+    args += ["-e", "base_firewall_enabled=false", "--tags", "base,database"]
+    out = run_playbook(tmp_path, {"h1": {}}, args)
+    assert failures(out) == {}
+    assert "fatal: [h1]: UNREACHABLE!" in out
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        (("webservers", "db"), "the group(s) webservers, which Shipyard does not provision"),
+        (("web",), "The db group has no host"),
+        ((), "belong to no group: put each under db, web, lb"),
+    ],
+)
+def test_inventory_groups_must_be_the_known_ones(tmp_path, groups, message):
+    out = run_playbook(tmp_path, {"h1": {}}, groups=groups)
+    assert message in out
+    assert "UNREACHABLE" not in out
+
+
+def test_role_map_is_read_from_one_place():
+    mapping = yaml.safe_load((ROOT / "playbooks/group_vars/all/roles.yml").read_text())
+    assert set(mapping["shipyard_roles"]) == {"all", "db", "web", "lb"}

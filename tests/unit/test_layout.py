@@ -1,0 +1,74 @@
+"""The structure the roles and playbooks rely on (pure reads of the tree)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from shipyard import ROOT
+
+ROLES = ROOT / "roles"
+LIBRARY_ROLES = {"common"}  # included by the other roles, never mapped to a group
+ROLE_NAMES = sorted(p.name for p in ROLES.iterdir() if (p / "tasks").is_dir())
+APPLIED = [r for r in ROLE_NAMES if r not in LIBRARY_ROLES]
+
+
+def role_map() -> dict[str, list[str]]:
+    doc = yaml.safe_load((ROOT / "playbooks" / "group_vars" / "all" / "roles.yml").read_text())
+    return doc["shipyard_roles"]
+
+
+def test_every_role_is_mapped_to_a_host_group_once():
+    mapped = [r for roles in role_map().values() for r in roles]
+    # The db entry names its role by db_engine: it stands for both database roles.
+    mapped = [r for r in mapped if "{" not in r] + ["postgresql", "mysql"]
+    assert sorted(mapped) == APPLIED, "add the role to playbooks/group_vars/all/roles.yml"
+
+
+@pytest.mark.parametrize("role", APPLIED)
+def test_every_role_checks_its_inputs_first_through_common(role):
+    main = yaml.safe_load((ROLES / role / "tasks" / "main.yml").read_text())
+    assert main[0]["ansible.builtin.import_tasks"] == "validate.yml"
+    assert main[0]["tags"] == ["always"]
+    validate = yaml.safe_load((ROLES / role / "tasks" / "validate.yml").read_text())
+    assert validate[0]["ansible.builtin.include_role"] == {
+        "name": "common",
+        "tasks_from": "validate",
+    }
+
+
+def typed_inputs(kind: str) -> list[tuple[str, str]]:
+    found = []
+    for role in APPLIED:
+        spec = yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text())
+        for name, option in spec["argument_specs"]["main"]["options"].items():
+            if option.get("type") == kind:
+                found.append((role, name))
+    return found
+
+
+def uses(role: str, name: str) -> list[str]:
+    """Every line of the role's tasks, handlers and templates that reads the input."""
+    lines = []
+    for folder in ("tasks", "handlers", "templates"):
+        for path in sorted((ROLES / role / folder).glob("*")):
+            if path.name in ("checks.yml", "validate.yml"):
+                continue
+            text = path.read_text().splitlines()
+            lines += [ln for ln in text if re.search(rf"\b{name}\b", ln) and "Managed by" not in ln]
+    return lines
+
+
+@pytest.mark.parametrize(("role", "name"), typed_inputs("bool"))
+def test_boolean_inputs_are_converted_where_used(role, name):
+    """`-e flag=false` arrives as the string "false", which is true: every use needs `| bool`."""
+    unconverted = [ln for ln in uses(role, name) if not re.search(rf"{name} \| bool", ln)]
+    assert unconverted == [], f"{name} used without | bool"
+
+
+@pytest.mark.parametrize(("role", "name"), typed_inputs("int"))
+def test_integer_inputs_are_converted_where_used(role, name):
+    unconverted = [ln for ln in uses(role, name) if not re.search(rf"{name}\]? \| int", ln)]
+    assert unconverted == [], f"{name} used without | int"
