@@ -27,9 +27,11 @@ def test_wrong_password_is_refused(host):
 
 
 def test_superuser_cannot_log_in_over_tcp(host):
-    out = psql(host, "SELECT 1", user="postgres", password="", db="postgres")
+    # With a password offered, only pg_hba's reject rule gives this answer: without the rule the
+    # server would ask for the password and report a failed password instead.
+    out = psql(host, "SELECT 1", user="postgres", password="any-password-at-all", db="postgres")
     assert out.rc != 0
-    assert "rejects connection" in out.stderr or "password" in out.stderr
+    assert 'pg_hba.conf rejects connection for host "127.0.0.1", user "postgres"' in out.stderr
 
 
 def test_users_connect_only_to_databases_granted(host):
@@ -82,9 +84,10 @@ def test_backup_restores_into_a_fresh_database(host):
     assert owner == "shop"
 
 
-def test_shared_buffers_follow_the_ram(host):
-    ram_mb = int(host.check_output("awk '/^MemTotal:/ {print $2}' /proc/meminfo")) // 1024
+def test_shared_buffers_follow_the_memory_limit_not_the_host_ram(host):
+    """The platforms get `memory: 2g` (.config/molecule/config.yml); /proc/meminfo in the box
+    still shows the whole machine, so a quarter of the limit is what proves the sizing."""
     with host.sudo("postgres"):
         query = "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'"
         mb = host.check_output(f'psql -qAtc "{query}"')
-    assert int(mb) == min(max(ram_mb // 4, 128), 8192)
+    assert int(mb) == 2048 // 4
