@@ -12,7 +12,7 @@ from pathlib import Path
 
 from invoke import Collection, Context, Exit, task
 
-from shipyard import ROOT, boxes, host, images, playbooks
+from shipyard import ROOT, STATE, boxes, host, images, playbooks
 from shipyard.shell import ShipyardError
 
 # The tools (ansible-playbook, molecule, ruff...) live beside the interpreter running `inv`.
@@ -28,7 +28,11 @@ def _fail(err: ShipyardError) -> Exit:
 
 def _ansible(c: Context, argv: list[str], **kw):
     """Run Ansible from the project root so ansible.cfg applies."""
-    env = {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "1"}
+    env = {
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_FORCE_COLOR": "1",
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(STATE / "facts"),  # the state folder's facts
+    }
     with c.cd(str(ROOT)):
         return c.run(shlex.join(argv), env=env, echo=True, pty=sys.stdout.isatty(), **kw)
 

@@ -8,19 +8,23 @@ does not (see the README, "Sandbox boxes").
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from . import ROOT, STATE, host, images
+from . import ROOT, STATE, host, images, playbooks
 from .shell import ShipyardError, ok, run, wait_for
 
 LABEL = "shipyard.box"
 LOGIN_USER = "admin"
 KEY = STATE / "ssh" / "id_ed25519"
-INVENTORY = ROOT / "inventory" / "local" / "hosts.yml"
+INVENTORY = playbooks.BOXES_INVENTORY  # the running boxes, read after inventory/local
+# Boxes belong to one state folder (a checkout's .shipyard, or a test run's): its label and a short
+# scope in every container name keep two checkouts, or a test run and a developer, apart.
+SCOPE = hashlib.sha256(str(STATE).encode()).hexdigest()[:6]
 DB_ENGINES = ("postgresql", "mysql")
 SETTINGS = STATE / "boxes.yml"  # per-box choices that outlive a run: {name: {db_engine: ...}}
 
@@ -30,6 +34,8 @@ RUN_FLAGS = (
     "--cgroupns", "host", "--volume", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
     "--tmpfs", "/run", "--tmpfs", "/run/lock",
     "--stop-signal", "SIGRTMIN+3",
+    # A server-sized limit: the database sizes its memory from it, not from the host's RAM.
+    "--memory", "2g",
 )  # fmt: skip
 
 # What cloud-init would do on a cloud server: a sudo-capable login user with our key.
@@ -52,11 +58,15 @@ class Box:
 
     @property
     def container(self) -> str:
-        return f"shipyard-{self.name}"
+        return container_name(self.name)
 
     def ssh_command(self) -> str:
-        rel = KEY.relative_to(STATE.parent)
-        return f"ssh -i {rel} -p {self.ssh_port} {LOGIN_USER}@127.0.0.1"
+        key = KEY.relative_to(ROOT) if KEY.is_relative_to(ROOT) else KEY
+        return f"ssh -i {key} -p {self.ssh_port} {LOGIN_USER}@127.0.0.1"
+
+
+def container_name(name: str) -> str:
+    return f"shipyard-{SCOPE}-{name}"
 
 
 def ensure_key() -> Path:
@@ -75,7 +85,7 @@ def _published(container: str, port: int) -> int | None:
 def running() -> list[Box]:
     """The boxes Docker is running now, by name."""
     out = run(
-        "docker", "ps", "--filter", f"label={LABEL}", "--filter", f"label=shipyard.root={ROOT}",
+        "docker", "ps", "--filter", f"label={LABEL}", "--filter", f"label=shipyard.state={STATE}",
         "--format", '{{.Label "shipyard.box"}} {{.Label "shipyard.os"}} {{.Names}}',
     ).stdout  # fmt: skip
     boxes = []
@@ -112,16 +122,12 @@ def start(name: str, os_name: str) -> Box:
                 )
             return box
     image = images.ensure_image(os)
-    container = f"shipyard-{name}"
-    fmt = '{{index .Config.Labels "shipyard.root"}}'
-    owner = run("docker", "inspect", container, "-f", fmt, check=False).stdout.strip()
-    if owner and owner != str(ROOT):
-        raise ShipyardError(f"box name {name!r} is taken by the checkout in {owner}; use --name")
+    container = container_name(name)
     run("docker", "rm", "-f", container, check=False)
     run(
         "docker", "run", "--detach", "--name", container, "--hostname", name,
         "--label", f"{LABEL}={name}", "--label", f"shipyard.os={os.name}",
-        "--label", f"shipyard.root={ROOT}",
+        "--label", f"shipyard.state={STATE}",
         *RUN_FLAGS,
         "--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80",
         image, echo=True,
@@ -191,11 +197,16 @@ def set_db_engine(name: str, engine: str) -> None:
 
 
 def write_inventory(boxes: list[Box]) -> Path:
-    """Write inventory/local/hosts.yml for the running boxes: every box is web and db host."""
+    """Write the boxes' inventory (read after inventory/local): every box is web and db host."""
     chosen = settings()
     hosts: dict[str, dict] = {}
     for b in boxes:
-        hosts[b.name] = {"ansible_host": "127.0.0.1", "ansible_port": b.ssh_port}
+        # Host vars, so that they win over inventory/shared's group_vars defaults.
+        hosts[b.name] = {
+            "ansible_host": "127.0.0.1",
+            "ansible_port": b.ssh_port,
+            "shipyard_secrets_dir": str(STATE / "secrets"),
+        }
         if b.http_port:
             hosts[b.name]["box_http_port"] = b.http_port
         if "db_engine" in chosen.get(b.name, {}):
@@ -207,5 +218,6 @@ def write_inventory(boxes: list[Box]) -> Path:
         shared["base_apt_proxy"] = host.apt_proxy_for_boxes()
     doc = {"all": {"children": web_db, "vars": shared}}
     header = "# Written by `inv up` / `inv down` from the running sandbox boxes; edits are lost.\n"
+    INVENTORY.parent.mkdir(parents=True, exist_ok=True)
     INVENTORY.write_text(header + "---\n" + yaml.safe_dump(doc, sort_keys=False))
     return INVENTORY

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from . import ROOT
+from . import ROOT, STATE
 from .shell import ShipyardError
 
 INVENTORIES = ROOT / "inventory"
 PLAYBOOKS = ROOT / "playbooks"
 SHARED = INVENTORIES / "shared"  # the settings layer every environment reads first
+BOXES_INVENTORY = STATE / "boxes-inventory.yml"  # the running sandbox boxes (boxes.py writes it)
 NOT_ENVIRONMENTS = {"here", "shared"}
 ENV_NAME = re.compile(r"[a-z][a-z0-9_-]*\Z")
 
@@ -45,8 +46,8 @@ def check_yaml(folder: Path) -> None:
             raise ShipyardError(f"{where}: not valid YAML ({problem}); fix that line") from err
 
 
-def hosts_in(folder: Path) -> set[str]:
-    """The host names a YAML inventory folder lists (its hosts.yml)."""
+def hosts_in(hosts_file: Path) -> set[str]:
+    """The host names a YAML inventory file lists."""
     found: set[str] = set()
 
     def walk(group: dict | None) -> None:
@@ -55,15 +56,15 @@ def hosts_in(folder: Path) -> set[str]:
         for child in (group.get("children") or {}).values():
             walk(child)
 
-    hosts_file = folder / "hosts.yml"
     if hosts_file.exists():
         doc = yaml.load(hosts_file.read_text(), Loader=_AnyTagLoader) or {}
         walk(doc.get("all"))
     return found
 
 
-def inventory(env: str = "", here: bool = False) -> Path:
-    """The inventory folder for `env`; `here` is the machine Shipyard runs on."""
+def inventory(env: str = "", here: bool = False) -> list[Path]:
+    """The inventory sources for `env`, after inventory/shared; `here` is this machine. The
+    sandbox (`local`) adds the running boxes, which `inv up` writes into the state folder."""
     if here and env:
         raise ShipyardError(
             f"--here provisions this machine and -e {env} names an environment: give one of them"
@@ -75,15 +76,16 @@ def inventory(env: str = "", here: bool = False) -> Path:
             f"unknown environment -e {env!r}: choose one of {', '.join(environments())}"
             " (a folder of inventory/), or --here for this machine"
         )
-    if env == "local" and not (path / "hosts.yml").exists():
+    hosts_file = BOXES_INVENTORY if env == "local" else path / "hosts.yml"
+    if env == "local" and not hosts_in(hosts_file):
         raise ShipyardError("no sandbox box is running: start one with `inv up`")
     check_yaml(SHARED)
     check_yaml(path)
-    if not hosts_in(path):
+    if not hosts_in(hosts_file):
         raise ShipyardError(
             f"inventory/{env}/hosts.yml lists no host: put your servers under web and db there"
         )
-    return path
+    return [path, BOXES_INVENTORY] if env == "local" else [path]
 
 
 def command(
@@ -101,7 +103,10 @@ def command(
     book = PLAYBOOKS / f"{playbook}.yml"
     if not book.exists():
         raise ShipyardError(f"no playbook {book.relative_to(ROOT)}")
-    argv = ["ansible-playbook", "-i", str(SHARED), "-i", str(inventory(env, here)), str(book)]
+    argv = ["ansible-playbook", "-i", str(SHARED)]
+    for source in inventory(env, here):
+        argv += ["-i", str(source)]
+    argv.append(str(book))
     if check:
         argv += ["--check", "--diff"]
     if limit:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# A state folder of the test run's own, outside the checkout, set before shipyard is imported: its
+# boxes, SSH key, secrets and facts are apart from a developer's (`inv` subprocesses inherit it).
+os.environ["SHIPYARD_STATE"] = tempfile.mkdtemp(prefix="shipyard-e2e-")
 
 from shipyard import ROOT, boxes
 

@@ -11,13 +11,17 @@ import pytest
 import yaml
 from conftest import inv
 
-from shipyard import ROOT, boxes, playbooks
+from shipyard import ROOT, STATE, boxes, playbooks
 from shipyard.bench import parse_recap
 
-ANSIBLE_ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+ANSIBLE_ENV = {
+    **os.environ,
+    "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+    "ANSIBLE_NOCOLOR": "1",
+    "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(STATE / "facts"),
+}
 
 BOX = "e2e-main"
-HOST_VARS = ROOT / "inventory" / "local" / "host_vars" / f"{BOX}.yml"
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +42,13 @@ def docker_diff(box: boxes.Box) -> set[str]:
     return {line for line in out.stdout.splitlines() if not line.split()[-1].startswith("/tmp")}
 
 
+def provision_with(*args: str) -> subprocess.CompletedProcess:
+    """ansible-playbook on the box with raw command-line arguments, as a user would type them."""
+    argv = playbooks.command("provision", "local", limit=BOX) + list(args)
+    argv[0] = str(Path(sys.executable).parent / "ansible-playbook")
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=ANSIBLE_ENV)
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -51,14 +62,11 @@ def docker_diff(box: boxes.Box) -> set[str]:
         ("linters_python_tools", ["ruff"], "linters_python_tools must pin each tool"),
     ],
 )
-def test_bad_variable_fails_before_any_change(box, variable, value, message):
-    HOST_VARS.parent.mkdir(exist_ok=True)
-    HOST_VARS.write_text("---\n" + yaml.safe_dump({variable: value}))
+def test_bad_variable_fails_before_any_change(box, tmp_path, variable, value, message):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("---\n" + yaml.safe_dump({variable: value}))
     before = docker_diff(box)
-    try:
-        proc = inv("provision", "--limit", BOX, check=False)
-    finally:
-        HOST_VARS.unlink()
+    proc = provision_with("-e", f"@{bad}")
     assert proc.returncode != 0
     assert message in proc.stdout
     assert "Provision every host" not in proc.stdout  # the play that changes things never began
@@ -94,13 +102,6 @@ def test_generated_key_logs_in_and_password_is_refused(box):
     assert "Permission denied (publickey)" in pw.stderr
 
 
-def provision_with(*args: str) -> subprocess.CompletedProcess:
-    """ansible-playbook on the box with raw command-line arguments, as a user would type them."""
-    argv = playbooks.command("provision", "local", limit=BOX) + list(args)
-    argv[0] = str(Path(sys.executable).parent / "ansible-playbook")
-    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=ANSIBLE_ENV)
-
-
 def test_command_line_false_turns_features_off(box):
     """`-e flag=false` arrives as a string; before the fix it left both features on."""
     off = provision_with(
@@ -131,3 +132,18 @@ def test_reserved_database_names_are_refused_on_a_real_box(box, args, message):
     assert proc.returncode != 0
     assert message in proc.stdout
     assert docker_diff(box) == before
+
+
+def ufw_rules(box: boxes.Box) -> str:
+    out = subprocess.run(["docker", "exec", box.container, "ufw", "status"], capture_output=True)
+    return out.stdout.decode()
+
+
+def test_a_port_removed_from_the_list_is_closed(box):
+    opened = provision_with("-e", '{"base_firewall_allowed_tcp_ports": [80, 443, 8443]}')
+    assert opened.returncode == 0, opened.stdout[-3000:]
+    assert "8443/tcp" in ufw_rules(box)
+    inv("provision", "--limit", BOX)  # the inventory's list again: 80 and 443
+    rules = ufw_rules(box)
+    assert "8443/tcp" not in rules
+    assert "443/tcp" in rules and "22/tcp" in rules
