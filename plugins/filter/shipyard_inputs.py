@@ -15,7 +15,9 @@ variables that look like a role's input but are declared by no role (a typo).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import ipaddress
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -184,6 +186,41 @@ def weak_entries(users: Sequence, protected: str, min_length: int = 12) -> list[
     return weak
 
 
+# What decides whether inputs pass: the defaults, specs, patterns (vars), checks, the shared role,
+# these rules and the playbook. Digested with the inputs, so a change to any of them re-checks.
+RULE_FILES = (
+    "roles/*/defaults/*.yml",
+    "roles/*/meta/*.yml",
+    "roles/*/vars/*.yml",
+    "roles/*/tasks/*.yml",
+    "plugins/filter/*.py",
+    "playbooks/*.yml",
+    "playbooks/group_vars/all/*.yml",
+)
+
+
+def inputs_fingerprint(values: Sequence, names: Sequence[str], root: str) -> str:
+    """A digest of a host's inputs (`values` of `names`) and of the rules that check them.
+
+    Equal digests mean the checks would reach the same verdict, so a re-run may skip them. A
+    no_log input counts by its length only: no digest of a secret is kept in the fact cache.
+    """
+    secret = set()
+    for spec_file in Path(root).glob("roles/*/meta/argument_specs.yml"):
+        specs = (yaml.safe_load(spec_file.read_text()) or {}).get("argument_specs", {})
+        for entry in specs.values():
+            options = (entry or {}).get("options", {}) or {}
+            secret.update(name for name, opt in options.items() if (opt or {}).get("no_log"))
+    digest = hashlib.sha256()
+    for name, value in zip(names, values, strict=True):
+        shown = len(str(value or "")) if name in secret else value
+        digest.update(json.dumps([name, shown], sort_keys=True, default=str).encode())
+    for pattern in RULE_FILES:
+        for path in sorted(Path(root).glob(pattern)):
+            digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -194,4 +231,5 @@ class FilterModule:
             "shipyard_unknown_inputs": unknown_inputs,
             "shipyard_db_name_errors": db_name_errors,
             "shipyard_weak_entries": weak_entries,
+            "shipyard_inputs_fingerprint": inputs_fingerprint,
         }

@@ -37,6 +37,7 @@ def test_every_role_checks_its_inputs_first_through_common(role):
         "name": "common",
         "tasks_from": "validate",
     }
+    assert "common_validated_roles" in validate[0]["when"]
 
 
 def typed_inputs(kind: str) -> list[tuple[str, str]]:

@@ -237,7 +237,9 @@ def host_name(case: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-")
 
 
-def run_playbook(tmp_path: Path, hosts: dict, args: list[str] = (), groups=("db",)) -> str:
+def run_playbook(
+    tmp_path: Path, hosts: dict, args: list[str] = (), groups=("db",), facts: Path | None = None
+) -> str:
     """ansible-playbook over the shared layer and an inventory of `hosts` (name: vars)."""
     inventory = {"all": {"vars": UNREACHABLE, "children": {g: {"hosts": hosts} for g in groups}}}
     if not groups:  # hosts in no group at all
@@ -247,6 +249,8 @@ def run_playbook(tmp_path: Path, hosts: dict, args: list[str] = (), groups=("db"
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
         "PATH": "/usr/bin:/bin",
+        # A fact cache of the test's own: the checks remember inputs that passed there.
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(facts or tmp_path / "facts"),
     }
     proc = subprocess.run(
         [ANSIBLE, "-i", str(ROOT / "inventory" / "shared"), "-i", str(tmp_path), str(PLAYBOOK),
@@ -346,3 +350,16 @@ def test_inventory_groups_must_be_the_known_ones(tmp_path, groups, message):
 def test_role_map_is_read_from_one_place():
     mapping = yaml.safe_load((ROOT / "playbooks/group_vars/all/roles.yml").read_text())
     assert set(mapping["shipyard_roles"]) == {"all", "db", "web", "lb"}
+
+
+def test_inputs_that_passed_are_checked_again_once_they_change(tmp_path):
+    """A re-run with the inputs and rules of a run that passed skips the checks (the verdict is
+    known); any change to an input brings them back."""
+    facts = tmp_path / "facts"
+    first = run_playbook(tmp_path, {"h1": {"base_ssh_port": 22}}, facts=facts)
+    assert "common : Check real types" in first
+    again = run_playbook(tmp_path, {"h1": {"base_ssh_port": 22}}, facts=facts)
+    assert "common : Check real types" not in again
+    assert "fatal: [h1]: UNREACHABLE!" in again
+    changed = run_playbook(tmp_path, {"h1": {"base_ssh_port": 0}}, facts=facts)
+    assert failures(changed)["h1"].startswith("base_ssh_port=0 is not a TCP port")
