@@ -134,7 +134,7 @@ def lint(c):
 
 
 ROLES = sorted(p.parent.parent.name for p in (ROOT / "roles").glob("*/molecule/default"))
-SUITES = ("lint", "unit", "roles", "e2e")
+SUITES = ("lint", "unit", "app", "roles", "e2e")
 
 
 def _test_env() -> dict[str, str]:
@@ -153,7 +153,7 @@ def _test_env() -> dict[str, str]:
     }
 )
 def test(c, only="", role=""):
-    """Run the whole test suite: lint, unit tests, Molecule role scenarios, end-to-end boxes."""
+    """Run the whole test suite: lint, unit tests, the sample app, Molecule roles, e2e boxes."""
     wanted = [s.strip() for s in only.split(",") if s.strip()] or list(SUITES)
     unknown = sorted(set(wanted) - set(SUITES))
     if unknown or (role and role not in ROLES):
@@ -167,6 +167,8 @@ def test(c, only="", role=""):
     if "unit" in wanted:
         with c.cd(str(ROOT)):
             c.run("pytest -q tests/unit", echo=True)
+    if "app" in wanted:
+        app_test(c)
     if not {"roles", "e2e"} & set(wanted):
         return
     try:
@@ -266,6 +268,36 @@ def restore(c, file, env="", host_="", database=""):
     print(f"restored {file} into {database or 'the app database'}")
 
 
+@task(help={"port": "Port on 127.0.0.1 (default 8000)."})
+def serve(c, port=8000):
+    """Run the sample app locally on sqlite: migrate, then Django's development server."""
+    from shipyard import app
+
+    python = app.ensure_venv()
+    env = {"DEBUG": "1"}
+    with c.cd(str(app.APP)):
+        c.run(f"{python} manage.py migrate --noinput", env=env, echo=True)
+        print(
+            f"\nThe sample app: http://127.0.0.1:{port}/api/ (docs: /api/docs/, admin: /admin/)\n"
+            'A user for it, in another terminal (README, "The sample app"):\n'
+            "  cd app && DEBUG=1 DJANGO_SUPERUSER_PASSWORD=change-me-please .venv/bin/python "
+            "manage.py createsuperuser --noinput --username ada --email ada@example.com\n",
+            flush=True,
+        )
+        c.run(f"{python} manage.py runserver 127.0.0.1:{port}", env=env, pty=sys.stdout.isatty())
+
+
+@task(name="test")
+def app_test(c):
+    """Run the sample app's tests (sqlite; DATABASE_URL runs them on PostgreSQL or MariaDB)."""
+    from shipyard import app
+
+    python = app.ensure_venv()
+    with c.cd(str(app.APP)):
+        c.run(f"{python} -m pytest -q", echo=True)
+
+
 db = Collection("db", backup, restore)
-ns = Collection(up, down, provision, lint, test, bench, db)
+app_ = Collection("app", serve, app_test)
+ns = Collection(up, down, provision, lint, test, bench, db, app_)
 ns.add_task(images_, name="images")
