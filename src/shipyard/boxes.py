@@ -212,7 +212,7 @@ def write_inventory(boxes: list[Box]) -> Path:
         if "db_engine" in chosen.get(b.name, {}):
             hosts[b.name]["db_engine"] = chosen[b.name]["db_engine"]
     web_db = {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}
-    # Absolute, so that tools which read the inventory without templating (Fabric) find the key.
+    # Absolute, so that the key is found whatever the working directory.
     shared = {"ansible_ssh_private_key_file": str(KEY)}
     if host.apt_cache_up():  # the host's apt cache (`inv up` runs it): a fact of this machine
         shared["base_apt_proxy"] = host.apt_proxy_for_boxes()
