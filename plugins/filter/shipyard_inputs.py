@@ -125,14 +125,20 @@ def is_ip_network(value) -> bool:
     return True
 
 
-def declared_inputs(roles_dir: str) -> list[str]:
-    """Every input any role in `roles_dir` declares in its meta/argument_specs.yml."""
-    names: set[str] = set()
+def _spec_options(roles_dir: str | Path) -> dict[str, Mapping]:
+    """Every input any role in `roles_dir` declares in meta/argument_specs.yml, with its spec."""
+    options: dict[str, Mapping] = {}
     for spec_file in sorted(Path(roles_dir).glob("*/meta/argument_specs.yml")):
         specs = (yaml.safe_load(spec_file.read_text()) or {}).get("argument_specs", {})
         for entry in specs.values():
-            names.update((entry or {}).get("options", {}) or {})
-    return sorted(names)
+            for name, option in ((entry or {}).get("options", {}) or {}).items():
+                options[name] = option or {}
+    return options
+
+
+def declared_inputs(roles_dir: str) -> list[str]:
+    """Every input any role in `roles_dir` declares."""
+    return sorted(_spec_options(roles_dir))
 
 
 def unknown_inputs(names: Sequence[str], roles_dir: str, also_declared: Sequence[str] = ()) -> list:
@@ -205,12 +211,8 @@ def inputs_fingerprint(values: Sequence, names: Sequence[str], root: str) -> str
     Equal digests mean the checks would reach the same verdict, so a re-run may skip them. A
     no_log input counts by its length only: no digest of a secret is kept in the fact cache.
     """
-    secret = set()
-    for spec_file in Path(root).glob("roles/*/meta/argument_specs.yml"):
-        specs = (yaml.safe_load(spec_file.read_text()) or {}).get("argument_specs", {})
-        for entry in specs.values():
-            options = (entry or {}).get("options", {}) or {}
-            secret.update(name for name, opt in options.items() if (opt or {}).get("no_log"))
+    options = _spec_options(Path(root) / "roles")
+    secret = {name for name, opt in options.items() if opt.get("no_log")}
     digest = hashlib.sha256()
     for name, value in zip(names, values, strict=True):
         shown = len(str(value or "")) if name in secret else value
