@@ -70,9 +70,16 @@ def up(c, os="debian12", name="", db="", provision=True):
         _local_boxes_ready()
         if provision:
             _ansible(c, playbooks.command("provision", "local", limit=box.name))
+            _ansible(c, playbooks.command("deploy", "local", limit=box.name))
     except ShipyardError as err:
         raise _fail(err) from err
     print(f"\nBox {box.name} ({box.os}) is up. SSH in with:\n  {box.ssh_command()}")
+    if provision:
+        http = f"http://localhost:{box.http_port}/"
+        print(
+            f"The sample app: {box.url()}api/  (HTTP {http} redirects there; the certificate is"
+            " self-signed: curl -k, or accept it in the browser)"
+        )
 
 
 @task(help={"name": "Remove only this box (default: all sandbox boxes)."})
@@ -110,6 +117,125 @@ def provision(c, env="", here=False, check=False, limit="", tags="", verbose=0):
     except ShipyardError as err:
         raise _fail(err) from err
     _ansible(c, argv)
+
+
+def _env_ready(env: str) -> None:
+    if env in ("", "local"):
+        _local_boxes_ready()
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "ref": "The git commit, branch or tag to deploy (default: HEAD).",
+        "allow_dirty": "Deploy the working tree even with uncommitted changes in the app's folder.",
+        "source": "Deploy this Django project folder (a git checkout) instead of the inventory's.",
+        "verbose": "Ansible verbosity (repeat: -v -v).",
+    },
+    incrementable=["verbose"],
+)
+def deploy(c, env="", ref="HEAD", allow_dirty=False, source="", verbose=0):
+    """Deploy the app to an environment's web hosts: build, migrate, probe, then switch."""
+    from shipyard import deploy as d
+
+    try:
+        _env_ready(env)
+        argv = playbooks.command(
+            "deploy", env, extra_vars=d.deploy_vars(ref, allow_dirty, source), verbose=verbose
+        )
+    except ShipyardError as err:
+        raise _fail(err) from err
+    _ansible(c, argv)
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "to": "The release to go back to (`inv releases` lists them; default: the one before).",
+        "verbose": "Ansible verbosity (repeat: -v -v).",
+    },
+    incrementable=["verbose"],
+)
+def rollback(c, env="", to="", verbose=0):
+    """Put the previous good release (or --to RELEASE) back live, health-gated like a deploy."""
+    from shipyard import deploy as d
+
+    try:
+        _env_ready(env)
+        argv = playbooks.command("rollback", env, extra_vars=d.rollback_vars(to), verbose=verbose)
+    except ShipyardError as err:
+        raise _fail(err) from err
+    _ansible(c, argv)
+
+
+@task(help={"env": ENV_HELP})
+def releases(c, env=""):
+    """List the app's releases on each web host: id, commit, state, which one is current."""
+    from shipyard import deploy as d
+
+    try:
+        _env_ready(env)
+        for h in d.web_hosts(env):
+            print(f"{h.name}:\n{d.releases_table(d.query(h, 'releases'))}")
+    except ShipyardError as err:
+        raise _fail(err) from err
+
+
+@task(help={"env": ENV_HELP})
+def status(c, env=""):
+    """Show each web host's live release, its health and its uptime."""
+    from shipyard import deploy as d
+
+    try:
+        _env_ready(env)
+        for h in d.web_hosts(env):
+            print(d.status_line(h.name, d.query(h, "status")))
+    except ShipyardError as err:
+        raise _fail(err) from err
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "follow": "Keep printing new lines (Ctrl-C stops).",
+        "lines": "How many recent lines (default 100).",
+        "host": "The web host (default: the first).",
+    }
+)
+def logs(c, env="", follow=False, lines=100, host_=""):
+    """Show the app's gunicorn logs (both slots) from a web host."""
+    from shipyard import deploy as d
+
+    try:
+        _env_ready(env)
+        h = d.pick(d.web_hosts(env), host_)
+    except ShipyardError as err:
+        raise _fail(err) from err
+    remote = ["journalctl", "--no-pager", "-u", f"{h.app}@*", "-n", str(int(lines))]
+    c.run(
+        shlex.join(h.command(*remote, *(["-f"] if follow else []), tty=follow)),
+        pty=follow,
+        warn=True,
+    )
+
+
+@task(help={"env": ENV_HELP, "host": "The web host (default: the first)."})
+def manage(c, env="", host_=""):
+    """Run a manage.py command in the live release: inv manage -- createsuperuser."""
+    from shipyard import deploy as d
+
+    # What follows `--` on the command line, as typed (Invoke keeps it out of task arguments).
+    args = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
+    try:
+        if not args:
+            raise ShipyardError("give the command after --, e.g. `inv manage -- showmigrations`")
+        _env_ready(env)
+        h = d.pick(d.web_hosts(env), host_)
+    except ShipyardError as err:
+        raise _fail(err) from err
+    result = c.run(shlex.join(h.tool("manage", *args, tty=True)), pty=sys.stdin.isatty(), warn=True)
+    if result.exited:
+        raise Exit(code=result.exited)
 
 
 @task(help={"force": "Rebuild even when the cached image matches its recipe."})
@@ -299,5 +425,20 @@ def app_test(c):
 
 db = Collection("db", backup, restore)
 app_ = Collection("app", serve, app_test)
-ns = Collection(up, down, provision, lint, test, bench, db, app_)
+ns = Collection(
+    up,
+    down,
+    provision,
+    deploy,
+    rollback,
+    releases,
+    status,
+    logs,
+    manage,
+    lint,
+    test,
+    bench,
+    db,
+    app_,
+)
 ns.add_task(images_, name="images")

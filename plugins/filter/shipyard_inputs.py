@@ -201,6 +201,7 @@ RULE_FILES = (
     "roles/*/tasks/*.yml",
     "plugins/filter/*.py",
     "playbooks/*.yml",
+    "playbooks/tasks/*.yml",
     "playbooks/group_vars/all/*.yml",
 )
 

@@ -55,6 +55,11 @@ class Box:
     os: str
     ssh_port: int
     http_port: int | None
+    https_port: int | None = None
+
+    def url(self) -> str:
+        """The app's address from this machine (nginx on the box, 443 published on loopback)."""
+        return f"https://localhost:{self.https_port}/"
 
     @property
     def container(self) -> str:
@@ -93,7 +98,9 @@ def running() -> list[Box]:
         name, os_name, container = line.split()
         ssh_port = _published(container, 22)
         if ssh_port:
-            boxes.append(Box(name, os_name, ssh_port, _published(container, 80)))
+            boxes.append(
+                Box(name, os_name, ssh_port, _published(container, 80), _published(container, 443))
+            )
     return boxes
 
 
@@ -129,13 +136,16 @@ def start(name: str, os_name: str) -> Box:
         "--label", f"{LABEL}={name}", "--label", f"shipyard.os={os.name}",
         "--label", f"shipyard.state={STATE}",
         *RUN_FLAGS,
-        "--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80",
+        "--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80", "--publish", "127.0.0.1::443",
         image, echo=True,
     )  # fmt: skip
     wait_for(lambda: _systemd_up(container), f"systemd in box {name} did not start", 60)
     pub = ensure_key().with_suffix(".pub").read_text()
     run("docker", "exec", "-i", container, "sh", "-c", BOOTSTRAP, input=pub)
-    box = Box(name, os.name, _published(container, 22) or 0, _published(container, 80))
+    box = Box(
+        name, os.name, _published(container, 22) or 0, _published(container, 80),
+        _published(container, 443),
+    )  # fmt: skip
     wait_for(lambda: ok(*ssh_args(box), "true"), f"box {name} did not answer SSH", 30)
     forget_facts(name)
     return box
@@ -209,6 +219,8 @@ def write_inventory(boxes: list[Box]) -> Path:
         }
         if b.http_port:
             hosts[b.name]["box_http_port"] = b.http_port
+        if b.https_port:  # nginx's redirect from HTTP goes to the HTTPS port the host publishes
+            hosts[b.name]["nginx_https_port"] = b.https_port
         if "db_engine" in chosen.get(b.name, {}):
             hosts[b.name]["db_engine"] = chosen[b.name]["db_engine"]
     web_db = {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}
