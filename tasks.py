@@ -130,18 +130,23 @@ def _env_ready(env: str) -> None:
         "ref": "The git commit, branch or tag to deploy (default: HEAD).",
         "allow_dirty": "Deploy the working tree even with uncommitted changes in the app's folder.",
         "source": "Deploy this Django project folder (a git checkout) instead of the inventory's.",
+        "limit": "Only these web hosts (ansible --limit).",
         "verbose": "Ansible verbosity (repeat: -v -v).",
     },
     incrementable=["verbose"],
 )
-def deploy(c, env="", ref="HEAD", allow_dirty=False, source="", verbose=0):
+def deploy(c, env="", ref="HEAD", allow_dirty=False, source="", limit="", verbose=0):
     """Deploy the app to an environment's web hosts: build, migrate, probe, then switch."""
     from shipyard import deploy as d
 
     try:
         _env_ready(env)
         argv = playbooks.command(
-            "deploy", env, extra_vars=d.deploy_vars(ref, allow_dirty, source), verbose=verbose
+            "deploy",
+            env,
+            extra_vars=d.deploy_vars(ref, allow_dirty, source),
+            limit=limit,
+            verbose=verbose,
         )
     except ShipyardError as err:
         raise _fail(err) from err
@@ -152,43 +157,48 @@ def deploy(c, env="", ref="HEAD", allow_dirty=False, source="", verbose=0):
     help={
         "env": ENV_HELP,
         "to": "The release to go back to (`inv releases` lists them; default: the one before).",
+        "limit": "Only these web hosts (ansible --limit).",
         "verbose": "Ansible verbosity (repeat: -v -v).",
     },
     incrementable=["verbose"],
 )
-def rollback(c, env="", to="", verbose=0):
+def rollback(c, env="", to="", limit="", verbose=0):
     """Put the previous good release (or --to RELEASE) back live, health-gated like a deploy."""
     from shipyard import deploy as d
 
     try:
         _env_ready(env)
-        argv = playbooks.command("rollback", env, extra_vars=d.rollback_vars(to), verbose=verbose)
+        argv = playbooks.command(
+            "rollback", env, extra_vars=d.rollback_vars(to), limit=limit, verbose=verbose
+        )
     except ShipyardError as err:
         raise _fail(err) from err
     _ansible(c, argv)
 
 
-@task(help={"env": ENV_HELP})
-def releases(c, env=""):
+@task(help={"env": ENV_HELP, "host": "Only this web host."})
+def releases(c, env="", host_=""):
     """List the app's releases on each web host: id, commit, state, which one is current."""
     from shipyard import deploy as d
 
     try:
         _env_ready(env)
-        for h in d.web_hosts(env):
+        hosts = d.web_hosts(env)
+        for h in [d.pick(hosts, host_)] if host_ else hosts:
             print(f"{h.name}:\n{d.releases_table(d.query(h, 'releases'))}")
     except ShipyardError as err:
         raise _fail(err) from err
 
 
-@task(help={"env": ENV_HELP})
-def status(c, env=""):
+@task(help={"env": ENV_HELP, "host": "Only this web host."})
+def status(c, env="", host_=""):
     """Show each web host's live release, its health and its uptime."""
     from shipyard import deploy as d
 
     try:
         _env_ready(env)
-        for h in d.web_hosts(env):
+        hosts = d.web_hosts(env)
+        for h in [d.pick(hosts, host_)] if host_ else hosts:
             print(d.status_line(h.name, d.query(h, "status")))
     except ShipyardError as err:
         raise _fail(err) from err

@@ -31,7 +31,8 @@ class WebHost:
         argv = list(self.ssh)
         if tty:
             argv.insert(1, "-t")
-        return [*argv, "sudo", "--", *remote]
+        # ssh joins its arguments into one string for the remote shell: quote them here.
+        return [*argv, shlex.join(["sudo", "--", *remote])]
 
     def tool(self, *args: str, tty: bool = False) -> list[str]:
         return self.command(TOOL, "--config", f"/etc/shipyard/{self.app}.json", *args, tty=tty)

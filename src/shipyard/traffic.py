@@ -1,0 +1,73 @@
+"""A steady client for zero-downtime checks: one request after another, a new connection each,
+for as long as it runs. Every answer that is not 2xx and every refused, reset or timed-out
+connection counts as a failure; the release id in the health answer says who served it.
+
+Used by the deploy tests and `inv bench --deploy`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Tally:
+    served: int = 0
+    failed: int = 0
+    releases: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    order: list[str] = field(default_factory=list)  # releases in the order they first answered
+
+
+class SteadyClient:
+    """`with SteadyClient(port) as c: ...` then read c.tally."""
+
+    def __init__(self, port: int, path: str = "/healthz", host: str = "localhost"):
+        self.port, self.path, self.host = port, path, host
+        self.tally = Tally()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._tls = ssl.create_default_context()
+        self._tls.check_hostname = False
+        self._tls.verify_mode = ssl.CERT_NONE  # the sandbox's self-signed certificate
+
+    def _one(self) -> None:
+        conn = http.client.HTTPSConnection(self.host, self.port, timeout=10, context=self._tls)
+        try:
+            conn.request("GET", self.path, headers={"Connection": "close"})
+            resp = conn.getresponse()
+            body = resp.read()
+            if 200 <= resp.status < 300:
+                self.tally.served += 1
+                release = str(json.loads(body).get("release", "?"))
+                if release not in self.tally.releases:
+                    self.tally.order.append(release)
+                self.tally.releases[release] += 1
+            else:
+                self.tally.failed += 1
+                self.tally.errors[f"HTTP {resp.status}"] += 1
+        except (OSError, http.client.HTTPException, ValueError) as err:
+            self.tally.failed += 1
+            self.tally.errors[type(err).__name__] += 1
+        finally:
+            conn.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._one()
+
+    def __enter__(self) -> SteadyClient:
+        self._thread.start()
+        time.sleep(0.3)  # some answers before whatever is measured starts
+        return self
+
+    def __exit__(self, *exc) -> None:
+        time.sleep(0.3)  # and some after
+        self._stop.set()
+        self._thread.join(timeout=15)
