@@ -320,11 +320,18 @@ def test(c, only="", role=""):
             c.run("pytest -q -p no:cacheprovider tests/e2e", echo=True, env=env)
 
 
-@task(help={"os": f"Operating system of the benchmark boxes: {', '.join(images.SUPPORTED)}."})
-def bench(c, os="debian12"):
-    """Benchmark provisioning: cold run, idempotent re-run, --check, and the apt-get floor."""
+@task(
+    help={
+        "os": f"Operating system of the benchmark boxes: {', '.join(images.SUPPORTED)}.",
+        "deploy": "Benchmark the deploy instead: first, code-only, same ref, rollback.",
+    }
+)
+def bench(c, os="debian12", deploy=False):
+    """Benchmark provisioning (cold, re-run, --check, apt floor), or the deploy with --deploy."""
     from shipyard import bench as b
 
+    if deploy:
+        return _bench_deploy(c, os)
     try:
         proxy = _local_boxes_ready()
         # Warm-up: a full run fills the apt cache and tells which packages the roles ask for.
@@ -357,6 +364,33 @@ def bench(c, os="debian12"):
     print(f"{'run':<34} {'seconds':>8} {'changed':>8}  note")
     for name, secs, chg, note in rows:
         print(f"{name:<34} {secs:>8.1f} {chg!s:>8}  {note}")
+
+
+def _bench_deploy(c, os: str) -> None:
+    """A provisioned box, a copy of the sample app in a git repository of its own, four runs."""
+    import tempfile
+
+    from shipyard import bench as b
+    from shipyard import deploy as d
+
+    name = "bench-deploy"
+    try:
+        _local_boxes_ready()
+        boxes.start(name, os)
+        _local_boxes_ready()
+        _ansible(c, playbooks.command("provision", "local", limit=name), hide=True)
+        box = next(x for x in boxes.running() if x.name == name)
+        with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:
+            runs = b.deploy_runs(box, d.sample_project(Path(tmp) / "notes"))
+    except ShipyardError as err:
+        raise _fail(err) from err
+    finally:
+        boxes.remove(name)
+        boxes.write_inventory(boxes.running())
+    print(f"\nDeploy benchmark, one {os} box (PostgreSQL, nginx), a steady HTTPS client")
+    print(f"{'run':<32} {'seconds':>8} {'served':>7} {'failed':>7}  note")
+    for r in runs:
+        print(f"{r.name:<32} {r.seconds:>8.1f} {r.served:>7} {r.failed:>7}  {r.goal}")
 
 
 @task(

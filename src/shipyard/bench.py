@@ -66,3 +66,41 @@ def apt_floor(name: str, os_name: str, packages: list[str], apt_proxy: str) -> f
     finally:
         boxes.remove(name)
     return seconds
+
+
+@dataclass
+class DeployRun:
+    name: str
+    seconds: float
+    served: int
+    failed: int
+    goal: str
+
+
+def _inv() -> str:
+    return str(ROOT / ".venv/bin/inv") if (ROOT / ".venv/bin/inv").exists() else "inv"
+
+
+def deploy_runs(box: boxes.Box, project: Path) -> list[DeployRun]:
+    """Time a first deploy, a code-only deploy, the same ref again and a rollback of `project` on
+    `box`, each under a steady HTTPS client through nginx (the commands a user runs)."""
+    from .deploy import commit
+    from .traffic import SteadyClient
+
+    health = project / "notesapi" / "health.py"  # the sample app's; any file would do
+    steps = [
+        ("first deploy (new virtualenv)", ["deploy"], "(nothing served before: 503s expected)"),
+        ("code-only deploy", ["deploy"], "goal < 15 s, 0 failed"),
+        ("same ref again", ["deploy"], "nothing restarted, 0 failed"),
+        ("rollback", ["rollback"], "goal < 3 s, 0 failed"),
+    ]
+    runs = []
+    for n, (name, cmd, goal) in enumerate(steps):
+        if n == 1:
+            changed = health.read_text() + "\n# changed\n"
+            commit(project, "A one-line change", {"notesapi/health.py": changed})
+        extra = ["--source", str(project)] if cmd == ["deploy"] else []
+        with SteadyClient(box.https_port) as client:
+            seconds, _ = timed(_inv(), *cmd, *extra, "--limit", box.name, cwd=str(ROOT))
+        runs.append(DeployRun(name, seconds, client.tally.served, client.tally.failed, goal))
+    return runs

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,3 +146,38 @@ def deploy_vars(ref: str, allow_dirty: bool, source: str = "") -> dict[str, str]
     if source:
         extra["django_app_source"] = str(Path(source).resolve())
     return extra
+
+
+def sample_project(dest: Path) -> Path:
+    """A copy of the sample app in a git repository of its own (one commit), as a team's project
+    would be: the deploy tests and `inv bench --deploy` commit changes to it and deploy it."""
+    shutil.copytree(
+        ROOT / "app", dest,
+        ignore=shutil.ignore_patterns(".venv", "__pycache__", "*.sqlite3", "staticfiles", "media",
+                                      ".pytest_cache"),
+    )  # fmt: skip
+    git(dest, "init", "-q")
+    commit(dest, "The sample app", {})
+    return dest
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=Shipyard", "-c", "user.email=dev@example.com",
+         *args],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def commit(repo: Path, message: str, files: dict[str, str | None]) -> str:
+    """Write (or delete, for None) files in the repository and commit them; return the commit."""
+    for rel, text in files.items():
+        path = repo / rel
+        if text is None:
+            path.unlink()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+    return git(repo, "rev-parse", "HEAD")

@@ -44,3 +44,20 @@ def fresh_box():
     for name in started:
         boxes.remove(name)
     boxes.write_inventory(boxes.running())
+
+
+@pytest.fixture(scope="session")
+def app_box(fresh_box):
+    """Factory: the box of a database engine, provisioned from bare and with the sample app
+    deployed, as `inv up --db ENGINE` leaves it. One per engine for the whole session: the database
+    and deploy tests share it (their subject is not provisioning)."""
+    made: dict[str, boxes.Box] = {}
+
+    def get(engine: str) -> boxes.Box:
+        if engine not in made:
+            name = fresh_box(f"e2e-{engine}").name
+            inv("up", "--name", name, "--db", engine)
+            made[engine] = next(b for b in boxes.running() if b.name == name)
+        return made[engine]
+
+    return get

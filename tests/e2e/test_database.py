@@ -30,11 +30,8 @@ def on_box(box: boxes.Box, command: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module", params=["postgresql", "mysql"])
-def db_box(request, fresh_box):
-    engine = request.param
-    box = fresh_box(f"e2e-{engine}")
-    inv("up", "--name", box.name, "--db", engine)
-    return engine, box
+def db_box(request, app_box):
+    return request.param, app_box(request.param)
 
 
 def test_app_user_logs_in_and_creates_a_table(db_box):
