@@ -176,32 +176,33 @@ def rollback(c, env="", to="", limit="", verbose=0):
     _ansible(c, argv)
 
 
-@task(help={"env": ENV_HELP, "host": "Only this web host."})
-def releases(c, env="", host_=""):
-    """List the app's releases on each web host: id, commit, state, which one is current."""
+def _report(env: str, host: str, what: str) -> None:
+    """Ask each web host's release tool (or only `host`'s) and print its answer as text."""
     from shipyard import deploy as d
 
     try:
         _env_ready(env)
         hosts = d.web_hosts(env)
-        for h in [d.pick(hosts, host_)] if host_ else hosts:
-            print(f"{h.name}:\n{d.releases_table(d.query(h, 'releases'))}")
+        for h in [d.pick(hosts, host)] if host else hosts:
+            answer = d.query(h, what)
+            if what == "releases":
+                print(f"{h.name}:\n{d.releases_table(answer)}")
+            else:
+                print(d.status_line(h.name, answer))
     except ShipyardError as err:
         raise _fail(err) from err
+
+
+@task(help={"env": ENV_HELP, "host": "Only this web host."})
+def releases(c, env="", host_=""):
+    """List the app's releases on each web host: id, commit, state, which one is current."""
+    _report(env, host_, "releases")
 
 
 @task(help={"env": ENV_HELP, "host": "Only this web host."})
 def status(c, env="", host_=""):
     """Show each web host's live release, its health and its uptime."""
-    from shipyard import deploy as d
-
-    try:
-        _env_ready(env)
-        hosts = d.web_hosts(env)
-        for h in [d.pick(hosts, host_)] if host_ else hosts:
-            print(d.status_line(h.name, d.query(h, "status")))
-    except ShipyardError as err:
-        raise _fail(err) from err
+    _report(env, host_, "status")
 
 
 @task(

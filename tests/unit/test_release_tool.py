@@ -89,6 +89,18 @@ def test_rollback_goes_to_the_release_live_before(app):
     assert rt.rollback_target(app, "") == a
 
 
+def test_a_second_rollback_goes_further_back(app):
+    a = release(app, "20260101T000000Z-aaaaaaa", "good")
+    b = release(app, "20260102T000000Z-bbbbbbb", "good")
+    c = release(app, "20260103T000000Z-ccccccc", "good")
+    app.set_meta(b, previous=a)
+    app.set_meta(c, previous=b)
+    make_live(app, c)
+    assert rt.rollback_target(app, "") == b
+    make_live(app, b)  # what the switch of that rollback leaves: b keeps its own "previous"
+    assert rt.rollback_target(app, "") == a
+
+
 def test_rollback_skips_failed_releases(app):
     a = release(app, "20260101T000000Z-aaaaaaa", "good")
     release(app, "20260102T000000Z-bbbbbbb", "failed")

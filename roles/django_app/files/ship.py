@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -41,6 +43,18 @@ def exists_at(source: Path, commit: str, prefix: str, path: str) -> bool:
 def module_exists(source: Path, commit: str, prefix: str, module: str) -> bool:
     base = module.replace(".", "/")
     return any(exists_at(source, commit, prefix, p) for p in (f"{base}.py", f"{base}/__init__.py"))
+
+
+def archive_dir() -> Path:
+    """This user's folder of archives (0700). Each run removes the ones older than an hour: the
+    copy to the hosts is done by then, and the deploy saves a cleanup step (an SSH-free but slow
+    Ansible task)."""
+    folder = Path(tempfile.gettempdir()) / f"shipyard-ship-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for old in folder.glob("*.tar.gz"):
+        if time.time() - old.stat().st_mtime > 3600:
+            old.unlink(missing_ok=True)
+    return folder
 
 
 def ship(args) -> dict:
@@ -87,8 +101,7 @@ def ship(args) -> dict:
             " module paths and files relative to django_app_source, as the project has them"
         )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = Path(tempfile.mkdtemp(prefix="shipyard-ship-"))
-    archive = out / "release.tar.gz"
+    archive = archive_dir() / f"{stamp}-{short}.tar.gz"
     tree = f"{shipped}:{prefix}" if prefix else shipped
     subprocess.run(
         ["git", "-C", top, "archive", "--format=tar.gz", "-o", str(archive), tree],
