@@ -315,12 +315,12 @@ def test_a_deploy_killed_mid_build_leaves_the_old_release_and_a_lock_that_does_n
         seen = ""
         for line in proc.stdout:
             seen += line
-            if "Build: virtualenv" in line:
+            if "Build: unpack" in line:
                 break
         time.sleep(0.5)
         os.killpg(proc.pid, signal.SIGKILL)  # the deploy and everything it started
         proc.wait()
-    assert "Build: virtualenv" in seen, seen[-2000:]
+    assert "Build: unpack" in seen, seen[-2000:]
     assert live(postgres_box) == before
     assert_zero_downtime(client, {before})
     assert on_box(postgres_box, "cat /srv/app/deploy.lock"), "the kill left the lock behind"
