@@ -330,8 +330,9 @@ def test_a_deploy_killed_mid_build_leaves_the_old_release_and_a_lock_that_does_n
 
 
 # ---- bad input: a clear message, nothing changed on the host ----------------------------------
-def playbook(box: boxes.Box, extra: dict) -> subprocess.CompletedProcess:
-    argv = playbooks.command("deploy", "local", limit=box.name, extra_vars=extra)
+def ansible(box: boxes.Box, book: str, extra: dict, *args: str) -> subprocess.CompletedProcess:
+    """ansible-playbook on one box with extra variables (what `inv` does not take)."""
+    argv = [*playbooks.command(book, "local", limit=box.name, extra_vars=extra), *args]
     argv[0] = str(Path(sys.executable).parent / argv[0])  # the toolkit's ansible-playbook
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env)
@@ -357,12 +358,44 @@ def test_bad_input_is_refused_before_any_change(postgres_box, project, how, mess
     if "inv" in how:
         out = deploy(postgres_box, project, *how["inv"], check=False)
     else:
-        out = playbook(postgres_box, {"django_app_source": str(project), **how["vars"]})
+        out = ansible(postgres_box, "deploy", {"django_app_source": str(project), **how["vars"]})
     text = out.stdout + out.stderr
     assert out.returncode != 0
     assert message in text, text[-3000:]
     assert "Traceback" not in text
     assert (live(postgres_box), releases(postgres_box)) == before
+
+
+def served_certificate(box: boxes.Box) -> bytes:
+    return ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("localhost", box.https_port)))
+
+
+def test_your_own_certificate_with_a_vaulted_key_replaces_the_self_signed_one(
+    postgres_box, tmp_path
+):
+    """nginx_tls_certificate_file + nginx_tls_key_file (ansible-vault encrypted), then back."""
+    crt, key, secret = tmp_path / "site.crt", tmp_path / "site.key", tmp_path / "vault-pass"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(crt)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    secret.write_text("a-test-vault-password\n")
+    vault = str(Path(sys.executable).parent / "ansible-vault")
+    subprocess.run([vault, "encrypt", str(key), "--vault-password-file", str(secret)], check=True,
+                   capture_output=True)  # fmt: skip
+    assert b"PRIVATE KEY" not in key.read_bytes()
+    self_signed = served_certificate(postgres_box)
+    ours = ssl.PEM_cert_to_DER_cert(crt.read_text())
+    extra = {"nginx_tls_certificate_file": str(crt), "nginx_tls_key_file": str(key)}
+    out = ansible(postgres_box, "provision", extra, "--tags", "nginx", "--vault-password-file",
+                  str(secret))  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert served_certificate(postgres_box) == ours
+    assert live(postgres_box), "the app still answers"
+    out = ansible(postgres_box, "provision", {}, "--tags", "nginx")
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert served_certificate(postgres_box) == self_signed, "the self-signed one was kept"
 
 
 # ---- secrets and retention ---------------------------------------------------------------------
