@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,52 @@ def inv(*args: str, check: bool = True) -> subprocess.CompletedProcess:
             f"inv {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
         )
     return proc
+
+
+# Paths that come and go on their own: temporary files, and the private /tmp that systemd makes
+# for a sandboxed service while it runs (timedated, started by an earlier run, exits when idle).
+TRANSIENT = ("/tmp", "/var/tmp/systemd-private-")
+
+
+def _docker_diff(box: boxes.Box) -> set[str]:
+    """Every file the box changed relative to its image, transient paths aside."""
+    out = subprocess.run(
+        ["docker", "diff", box.container], capture_output=True, text=True, check=True
+    )
+    return {line for line in out.stdout.splitlines() if not line.split()[-1].startswith(TRANSIENT)}
+
+
+APT_TIMERS = ("apt-daily.timer", "apt-daily-upgrade.timer")
+
+
+@contextmanager
+def no_file_changes(box: boxes.Box, deadline: float = 600):
+    """Assert that the block changes no file on the box (`docker diff` against its image, before
+    and after). Debian's apt timers update lists and upgrade packages on their own (they fire at
+    boot, and once the base role turns automatic upgrades on): a CI run caught such an upgrade
+    between the two snapshots. So the timers are paused for the block and a run already under
+    way is waited for; both are put back as they were afterwards."""
+
+    def box_sh(script: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["docker", "exec", box.container, "sh", "-c", script], capture_output=True, text=True
+        )
+
+    active = [t for t in APT_TIMERS if box_sh(f"systemctl is-active -q {t}").returncode == 0]
+    if active:
+        box_sh("systemctl stop " + " ".join(active))
+    busy = "systemctl show -p ActiveState --value apt-daily.service apt-daily-upgrade.service"
+    give_up = time.monotonic() + deadline
+    while set(box_sh(busy).stdout.split()) - {"inactive", "failed"}:
+        assert time.monotonic() < give_up, "the box's apt jobs are still running"
+        time.sleep(2)
+    try:
+        before = _docker_diff(box)
+        yield
+        assert _docker_diff(box) == before, "the box's files changed"
+    finally:
+        if active:
+            box_sh("systemctl start " + " ".join(active))
 
 
 @pytest.fixture(scope="session")
