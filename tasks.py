@@ -27,12 +27,18 @@ def _fail(err: ShipyardError) -> Exit:
 
 
 def _ansible(c: Context, argv: list[str], **kw):
-    """Run Ansible from the project root so ansible.cfg applies."""
+    """Run Ansible from the project root so ansible.cfg applies; the vault password and the SSH
+    key come from SHIPYARD_VAULT_PASSWORD and SHIPYARD_SSH_KEY_FILE when set (shipyard/ci.py)."""
+    from shipyard import ci
+
     env = {
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_FORCE_COLOR": "1",
         "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(STATE / "facts"),  # the state folder's facts
+        **ci.ansible_env(os.environ),
     }
+    if os.environ.get(ci.SSH_KEY):
+        argv = [*argv, "--private-key", os.environ[ci.SSH_KEY]]
     with c.cd(str(ROOT)):
         return c.run(shlex.join(argv), env=env, echo=True, pty=sys.stdout.isatty(), **kw)
 
@@ -119,9 +125,47 @@ def provision(c, env="", here=False, check=False, limit="", tags="", verbose=0):
     _ansible(c, argv)
 
 
-def _env_ready(env: str) -> None:
+def _env_ready(env: str, preflight: bool = False) -> None:
+    """The sandbox's boxes, or for a real environment (deploy, rollback) the preflight checks:
+    vault password, SSH key, pinned host keys, every host answering with its pinned key."""
+    from shipyard import ci
+
     if env in ("", "local"):
         _local_boxes_ready()
+    elif preflight:
+        ci.preflight(env)
+
+
+@task(help={"env": "A real environment (a folder of inventory/): staging, production."})
+def preflight(c, env=""):
+    """Check what a deploy needs before it touches a host: secrets, SSH key, pinned host keys."""
+    from shipyard import ci
+
+    try:
+        hosts = ci.preflight(env)
+    except ShipyardError as err:
+        raise _fail(err) from err
+    print(f"shipyard: ready to deploy to {env}: {', '.join(hosts)} answer with their pinned keys")
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "commit": "The commit that must be live (CI: $CIRCLE_SHA1; default: this checkout's HEAD).",
+    }
+)
+def smoke(c, env="", commit=""):
+    """Smoke-test the live site: health, the release id against the commit, an API round trip."""
+    from shipyard import ci
+    from shipyard import deploy as d
+
+    try:
+        _env_ready(env)
+        want = commit or d.git(ROOT, "rev-parse", "HEAD")
+        for line in ci.smoke(env or "local", want):
+            print(f"smoke: {line}")
+    except ShipyardError as err:
+        raise _fail(err) from err
 
 
 @task(
@@ -140,7 +184,7 @@ def deploy(c, env="", ref="HEAD", allow_dirty=False, source="", limit="", verbos
     from shipyard import deploy as d
 
     try:
-        _env_ready(env)
+        _env_ready(env, preflight=True)
         argv = playbooks.command(
             "deploy",
             env,
@@ -167,7 +211,7 @@ def rollback(c, env="", to="", limit="", verbose=0):
     from shipyard import deploy as d
 
     try:
-        _env_ready(env)
+        _env_ready(env, preflight=True)
         argv = playbooks.command(
             "rollback", env, extra_vars=d.rollback_vars(to), limit=limit, verbose=verbose
         )
@@ -223,11 +267,12 @@ def logs(c, env="", follow=False, lines=100, host_=""):
     except ShipyardError as err:
         raise _fail(err) from err
     remote = ["journalctl", "--no-pager", "-u", f"{h.app}@*", "-n", str(int(lines))]
-    c.run(
-        shlex.join(h.command(*remote, *(["-f"] if follow else []), tty=follow)),
-        pty=follow,
-        warn=True,
-    )
+    with c.cd(str(ROOT)):  # an environment's pinned known_hosts is a path relative to it
+        c.run(
+            shlex.join(h.command(*remote, *(["-f"] if follow else []), tty=follow)),
+            pty=follow,
+            warn=True,
+        )
 
 
 @task(help={"env": ENV_HELP, "host": "The web host (default: the first)."})
@@ -244,7 +289,10 @@ def manage(c, env="", host_=""):
         h = d.pick(d.web_hosts(env), host_)
     except ShipyardError as err:
         raise _fail(err) from err
-    result = c.run(shlex.join(h.tool("manage", *args, tty=True)), pty=sys.stdin.isatty(), warn=True)
+    with c.cd(str(ROOT)):  # an environment's pinned known_hosts is a path relative to it
+        result = c.run(
+            shlex.join(h.tool("manage", *args, tty=True)), pty=sys.stdin.isatty(), warn=True
+        )
     if result.exited:
         raise Exit(code=result.exited)
 
@@ -274,6 +322,15 @@ ROLES = sorted(p.parent.parent.name for p in (ROOT / "roles").glob("*/molecule/d
 SUITES = ("lint", "unit", "app", "roles", "e2e")
 
 
+def _junit(folder: str, suite: str) -> str:
+    """pytest's option for JUnit XML results in `folder` (CircleCI shows them), or nothing."""
+    if not folder:
+        return ""
+    path = Path(folder).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return f" --junit-xml={shlex.quote(str(path / f'{suite}.xml'))}"
+
+
 def _test_env() -> dict[str, str]:
     """Docker, images and the apt cache ready; the environment Molecule and pytest need."""
     host.ensure_docker()
@@ -287,9 +344,10 @@ def _test_env() -> dict[str, str]:
     help={
         "only": f"Run only these suites, comma-separated: {', '.join(SUITES)}.",
         "role": f"Run only this role's Molecule scenario: {', '.join(ROLES)}.",
+        "junit": "Also write the pytest suites' JUnit XML results into this folder (CI).",
     }
 )
-def test(c, only="", role=""):
+def test(c, only="", role="", junit=""):
     """Run the whole test suite: lint, unit tests, the sample app, Molecule roles, e2e boxes."""
     wanted = [s.strip() for s in only.split(",") if s.strip()] or list(SUITES)
     unknown = sorted(set(wanted) - set(SUITES))
@@ -303,9 +361,9 @@ def test(c, only="", role=""):
         lint(c)
     if "unit" in wanted:
         with c.cd(str(ROOT)):
-            c.run("pytest -q tests/unit", echo=True)
+            c.run(f"pytest -q tests/unit{_junit(junit, 'unit')}", echo=True)
     if "app" in wanted:
-        app_test(c)
+        app_test(c, junit)
     if not {"roles", "e2e"} & set(wanted):
         return
     try:
@@ -318,7 +376,9 @@ def test(c, only="", role=""):
                 c.run("molecule test", echo=True, env=env, pty=sys.stdout.isatty())
     if "e2e" in wanted:
         with c.cd(str(ROOT)):
-            c.run("pytest -q -p no:cacheprovider tests/e2e", echo=True, env=env)
+            c.run(
+                f"pytest -q -p no:cacheprovider tests/e2e{_junit(junit, 'e2e')}", echo=True, env=env
+            )
 
 
 @task(
@@ -439,6 +499,55 @@ def restore(c, file, env="", host_="", database=""):
     print(f"restored {file} into {database or 'the app database'}")
 
 
+@task(
+    help={
+        "skip_tests": "Start at the deploy jobs (the test jobs are `inv test`'s suites).",
+        "approve": "Approve the production deploy without asking (CircleCI's hold job).",
+    }
+)
+def ci(c, skip_tests=False, approve=False):
+    """Run the CircleCI pipeline here, in its order: the tests, then staging, hold, production."""
+    import time
+
+    from shipyard import ci as pipeline
+    from shipyard import deploy as d
+
+    timings: list[tuple[str, float]] = []
+    started = time.monotonic()
+    if not skip_tests:  # lint, unit, app-tests, roles, e2e: the suites of `inv test`
+        test(c)
+        timings.append(("lint, unit, app-tests, roles, e2e", time.monotonic() - started))
+    commit = d.git(ROOT, "rev-parse", "HEAD")
+    # Sandbox boxes stand in for the servers, one per environment (the two database engines).
+    for env, engine in (("staging", "postgresql"), ("production", "mysql")):
+        if env == "production" and not approve:  # CircleCI's hold job
+            if sys.stdin.isatty():
+                if input("hold: deploy to production? [y/N] ").strip().lower() != "y":
+                    raise Exit("hold: not approved; production stays as it is", code=1)
+            else:
+                print("hold: approved (no terminal to ask; CircleCI waits for a person here)")
+        begin = time.monotonic()
+        name = f"ci-{env}"
+        if not any(b.name == name for b in boxes.running()):
+            up(c, name=name, db=engine)
+        box = next(b for b in boxes.running() if b.name == name)
+        try:
+            pipeline.standin(env, box)
+            job_env = pipeline.job_environment(env, commit, box)
+            commands = pipeline.job_commands("deploy", {"env": env, "ssh-fingerprint": ""})
+        except ShipyardError as err:
+            raise _fail(err) from err
+        print(f"\n== deploy-{env} (box {box.name} standing in; CIRCLE_SHA1={commit[:12]})")
+        with c.cd(str(ROOT)):
+            for command in commands:
+                c.run(command, env=job_env, echo=True, pty=sys.stdout.isatty())
+        timings.append((f"deploy-{env}", time.monotonic() - begin))
+    print("\n| job | seconds |\n| --- | --- |")
+    for job, seconds in timings:
+        print(f"| {job} | {seconds:.0f} |")
+    print(f"| pipeline | {time.monotonic() - started:.0f} |")
+
+
 @task(help={"port": "Port on 127.0.0.1 (default 8000)."})
 def serve(c, port=8000):
     """Run the sample app locally on sqlite: migrate, then Django's development server."""
@@ -458,14 +567,14 @@ def serve(c, port=8000):
         c.run(f"{python} manage.py runserver 127.0.0.1:{port}", env=env, pty=sys.stdout.isatty())
 
 
-@task(name="test")
-def app_test(c):
+@task(name="test", help={"junit": "Also write JUnit XML results into this folder (CI)."})
+def app_test(c, junit=""):
     """Run the sample app's tests (sqlite; DATABASE_URL runs them on PostgreSQL or MariaDB)."""
     from shipyard import app
 
     python = app.ensure_venv()
     with c.cd(str(app.APP)):
-        c.run(f"{python} -m pytest -q", echo=True)
+        c.run(f"{python} -m pytest -q{_junit(junit, 'app')}", echo=True)
 
 
 db = Collection("db", backup, restore)
@@ -476,6 +585,9 @@ ns = Collection(
     provision,
     deploy,
     rollback,
+    preflight,
+    smoke,
+    ci,
     releases,
     status,
     logs,

@@ -10,6 +10,7 @@ a host. On the host they call the release tool the django_app role installs.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -79,14 +80,14 @@ def web_hosts(env: str = "") -> list[WebHost]:
     names = data.get("web", {}).get("hosts", [])
     if not names:
         raise ShipyardError("the environment has no host in the web group: nothing runs the app")
-    return [
-        WebHost(
-            n,
-            ssh_for(n, hostvars.get(n, {})),
-            str(hostvars.get(n, {}).get("django_app_name", "app")),
-        )
-        for n in names
-    ]
+    hosts = []
+    for n in names:
+        ssh = ssh_for(n, hostvars.get(n, {}))
+        key = os.environ.get("SHIPYARD_SSH_KEY_FILE")  # the deploy key (CI), as Ansible gets it
+        if key and "ansible_ssh_private_key_file" not in hostvars.get(n, {}):
+            ssh[1:1] = ["-i", key]
+        hosts.append(WebHost(n, ssh, str(hostvars.get(n, {}).get("django_app_name", "app"))))
+    return hosts
 
 
 def pick(hosts: list[WebHost], name: str) -> WebHost:
@@ -101,7 +102,8 @@ def pick(hosts: list[WebHost], name: str) -> WebHost:
 
 
 def query(host: WebHost, *args: str):
-    proc = subprocess.run(host.tool(*args), capture_output=True, text=True)
+    # From the project root: an environment's pinned known_hosts is a path relative to it.
+    proc = subprocess.run(host.tool(*args), capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip()
         if "command not found" in detail or "No such file" in detail:

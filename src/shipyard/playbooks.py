@@ -5,6 +5,7 @@ reach no host stops here, with the fix, before Ansible starts."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import yaml
 from . import ROOT, STATE
 from .shell import ShipyardError
 
-INVENTORIES = ROOT / "inventory"
+# SHIPYARD_INVENTORIES points -e ENV elsewhere: `inv ci` uses it for the sandbox boxes standing in
+# for staging and production (src/shipyard/ci.py). The shared layer stays the project's.
+INVENTORIES = Path(os.environ.get("SHIPYARD_INVENTORIES") or ROOT / "inventory")
 PLAYBOOKS = ROOT / "playbooks"
-SHARED = INVENTORIES / "shared"  # the settings layer every environment reads first
+SHARED = ROOT / "inventory" / "shared"  # the settings layer every environment reads first
 BOXES_INVENTORY = STATE / "boxes-inventory.yml"  # the running sandbox boxes (boxes.py writes it)
 NOT_ENVIRONMENTS = {"here", "shared"}
 ENV_NAME = re.compile(r"[a-z][a-z0-9_-]*\Z")
