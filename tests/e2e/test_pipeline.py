@@ -1,0 +1,119 @@
+"""The CircleCI deploy job's own commands (read from .circleci/config.yml) against a sandbox box
+standing in for staging, with what CircleCI would set: the built commit, the vault password from
+the context, the key add_ssh_keys brings, the host key pinned. Then each missing piece: the job
+fails at once, naming it, and the box sees no login."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+
+import pytest
+from test_deploy import live, on_box
+
+from shipyard import ROOT, boxes, ci
+from shipyard.deploy import git
+
+
+@pytest.fixture(scope="module")
+def staging(app_box) -> boxes.Box:
+    """The PostgreSQL box (shared with the database and deploy tests) as `staging`."""
+    box = app_box("postgresql")
+    ci.standin("staging", box)
+    return box
+
+
+def commit_beside_head() -> str:
+    """A new commit on top of HEAD whose app folder differs (one more file), made without moving
+    HEAD or touching the working tree: a commit CircleCI could be building."""
+    index = ROOT / ".git" / f"shipyard-test-index-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+
+    def g(*args: str, stdin: str | None = None) -> str:
+        argv = ["git", "-C", str(ROOT), *args]
+        out = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    try:
+        g("read-tree", "HEAD")
+        blob = g("hash-object", "-w", "--stdin", stdin=f"built by CI test {uuid.uuid4()}\n")
+        g("update-index", "--add", "--cacheinfo", f"100644,{blob},app/CI_BUILD.txt")
+        tree = g("write-tree")
+        return git(ROOT, "commit-tree", tree, "-p", "HEAD", "-m", "A commit CI builds")
+    finally:
+        index.unlink(missing_ok=True)
+
+
+def run_job(environ: dict[str, str], home) -> tuple[int, str]:
+    """The deploy job's run steps, in order, as CircleCI runs them (bash, the checkout's root),
+    in an environment with nothing of this machine's SSH setup (no agent, an empty HOME)."""
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    env.update(HOME=str(home), **environ)
+    output = ""
+    for command in ci.job_commands("deploy", {"env": "staging", "ssh-fingerprint": ""}):
+        proc = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env,
+                              capture_output=True, text=True)  # fmt: skip
+        output += proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            return proc.returncode, output
+    return 0, output
+
+
+def logins(box: boxes.Box) -> int:
+    return int(on_box(box, "journalctl -u ssh --no-pager | grep -c 'Accepted publickey' || true"))
+
+
+def footprint(box: boxes.Box) -> tuple[int, str, str]:
+    """What a deploy that began would leave: a login, a line in the audit log, a release."""
+    return logins(box), on_box(box, "cat /srv/app/deploys.log"), live(box)
+
+
+def test_the_deploy_job_delivers_the_built_commit_and_passes_its_smoke_test(staging, tmp_path):
+    commit = commit_beside_head()
+    environ = ci.job_environment("staging", commit, staging)
+    rc, output = run_job(environ, tmp_path)
+    assert rc == 0, output[-4000:]
+    assert live(staging).endswith(f"-{commit[:7]}"), "the release id names the commit built"
+    assert f"smoke: release {live(staging)} is commit {commit[:12]}" in output
+    assert "smoke: API round trip as shipyard-smoke: POST, GET, DELETE /api/notes/" in output
+    log = (ROOT / "deploy.log").read_text()  # the job's artifact
+    assert live(staging) in log
+    for secret in (environ[ci.VAULT_PASSWORD], environ[ci.SMOKE_PASSWORD]):
+        assert secret not in output and secret not in log
+
+
+@pytest.mark.parametrize(
+    ("unset", "message"),
+    [
+        (ci.VAULT_PASSWORD, "SHIPYARD_VAULT_PASSWORD is not set"),
+        (ci.SSH_KEY, "no SSH key to log in with: set SHIPYARD_SSH_KEY_FILE"),
+    ],
+)
+def test_a_missing_secret_stops_the_job_before_any_login(staging, tmp_path, unset, message):
+    environ = ci.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
+    del environ[unset]
+    before = footprint(staging)
+    rc, output = run_job(environ, tmp_path)
+    assert rc != 0
+    assert message in output
+    assert "PLAY [" not in output, "no playbook began"
+    assert footprint(staging) == before
+
+
+def test_a_host_key_that_is_not_the_pinned_one_stops_the_job(staging, tmp_path):
+    other = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    ci.standin(
+        "staging", staging, known_key=" ".join(other.with_suffix(".pub").read_text().split()[:2])
+    )
+    try:
+        environ = ci.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
+        before = footprint(staging)
+        rc, output = run_job(environ, tmp_path)
+        assert rc != 0
+        assert "its host key does not match" in output and "staging/known_hosts" in output
+        assert "PLAY [" not in output
+        assert footprint(staging) == before
+    finally:
+        ci.standin("staging", staging)
