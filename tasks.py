@@ -344,17 +344,19 @@ def _test_env() -> dict[str, str]:
     help={
         "only": f"Run only these suites, comma-separated: {', '.join(SUITES)}.",
         "role": f"Run only this role's Molecule scenario: {', '.join(ROLES)}.",
+        "os": f"Run the Molecule scenarios on this platform only: {', '.join(images.SUPPORTED)}.",
         "junit": "Also write the pytest suites' JUnit XML results into this folder (CI).",
     }
 )
-def test(c, only="", role="", junit=""):
+def test(c, only="", role="", os="", junit=""):
     """Run the whole test suite: lint, unit tests, the sample app, Molecule roles, e2e boxes."""
     wanted = [s.strip() for s in only.split(",") if s.strip()] or list(SUITES)
     unknown = sorted(set(wanted) - set(SUITES))
-    if unknown or (role and role not in ROLES):
+    if unknown or (role and role not in ROLES) or (os and os not in images.SUPPORTED):
         raise Exit(
-            f"shipyard: unknown --only {','.join(unknown)} / --role {role}: "
-            f"suites are {', '.join(SUITES)}; roles are {', '.join(ROLES)}",
+            f"shipyard: unknown --only {','.join(unknown)} / --role {role} / --os {os}: "
+            f"suites are {', '.join(SUITES)}; roles are {', '.join(ROLES)}; "
+            f"platforms are {', '.join(images.SUPPORTED)}",
             code=2,
         )
     if "lint" in wanted:
@@ -373,7 +375,8 @@ def test(c, only="", role="", junit=""):
     if "roles" in wanted:
         for name in [role] if role else ROLES:
             with c.cd(str(ROOT / "roles" / name)):
-                c.run("molecule test", echo=True, env=env, pty=sys.stdout.isatty())
+                platform = f" --platform-name {os}" if os else ""
+                c.run(f"molecule test{platform}", echo=True, env=env, pty=sys.stdout.isatty())
     if "e2e" in wanted:
         with c.cd(str(ROOT)):
             c.run(

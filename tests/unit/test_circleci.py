@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import tasks
-from shipyard import ROOT
+from shipyard import ROOT, images
 
 CONFIG = ROOT / ".circleci" / "config.yml"
 PIPELINE = yaml.safe_load(CONFIG.read_text())
@@ -109,13 +109,14 @@ def test_the_deploy_job_deploys_the_built_commit_and_smoke_tests_it():
     assert any("add_ssh_keys" in s for s in steps if isinstance(s, dict))
 
 
-@pytest.mark.parametrize(("job", "values"), [
-    ("app-tests", ["postgresql", "mariadb"]),
-    ("roles", tasks.ROLES),
+@pytest.mark.parametrize(("job", "parameter", "values"), [
+    ("app-tests", "engine", ["postgresql", "mariadb"]),
+    ("roles", "role", tasks.ROLES),  # the postgresql and mysql roles: both engines
+    ("roles", "os", list(images.SUPPORTED)),
 ])  # fmt: skip
-def test_the_matrices_cover_every_engine_and_role(job, values):
+def test_the_matrices_cover_every_engine_role_and_platform(job, parameter, values):
     matrix = _invocations()[job]["matrix"]["parameters"]
-    assert sorted(next(iter(matrix.values()))) == sorted(values)
+    assert sorted(matrix[parameter]) == sorted(values)
 
 
 def test_the_app_tests_run_beside_each_engines_service_container():
