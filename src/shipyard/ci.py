@@ -125,6 +125,7 @@ def preflight(env: str, environ: Mapping[str, str] = os.environ) -> list[str]:
     """Check everything a deploy job needs; raise naming every missing piece; return the hosts."""
     if env in ("", "local"):
         raise ShipyardError("preflight checks a real environment: give -e staging or -e production")
+    playbooks.inventory(env)  # an environment that exists and lists hosts, or the fix
     problems: list[str] = []
     if _has_vault(env) and not environ.get(VAULT_PASSWORD):
         problems.append(

@@ -20,6 +20,8 @@ def staging(tmp_path, monkeypatch):
     folder = tmp_path / "inventory" / "staging" / "group_vars" / "all"
     folder.mkdir(parents=True)
     (folder / "vault.yml").write_text(VAULTED)
+    hosts = "all:\n  children:\n    web:\n      hosts:\n        web1.example.com:\n"
+    (tmp_path / "inventory" / "staging" / "hosts.yml").write_text(hosts)
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
     return tmp_path
@@ -58,6 +60,11 @@ def test_the_vault_password_is_never_in_the_message(staging):
 def test_the_sandbox_is_not_a_preflight_environment():
     with pytest.raises(ShipyardError, match="give -e staging or -e production"):
         ci.preflight("local", {})
+
+
+def test_an_unknown_environment_is_named_before_anything_else(staging):
+    with pytest.raises(ShipyardError, match="unknown environment -e 'stagign'"):
+        ci.preflight("stagign", {})
 
 
 def test_the_vault_password_script_prints_the_variable_only():
