@@ -31,9 +31,11 @@ def inv(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
-# Paths that come and go on their own: temporary files, and the private /tmp that systemd makes
-# for a sandboxed service while it runs (timedated, started by an earlier run, exits when idle).
+# Paths that come and go on their own: temporary files, the private /tmp that systemd makes for a
+# sandboxed service while it runs (timedated, started by an earlier run, exits when idle), and
+# PostgreSQL's relation cache files, which its own background processes rewrite (a CI run).
 TRANSIENT = ("/tmp", "/var/tmp/systemd-private-")
+TRANSIENT_NAMES = ("pg_internal.init",)
 
 
 def _docker_diff(box: boxes.Box) -> set[str]:
@@ -41,7 +43,12 @@ def _docker_diff(box: boxes.Box) -> set[str]:
     out = subprocess.run(
         ["docker", "diff", box.container], capture_output=True, text=True, check=True
     )
-    return {line for line in out.stdout.splitlines() if not line.split()[-1].startswith(TRANSIENT)}
+    return {
+        line
+        for line in out.stdout.splitlines()
+        if not line.split()[-1].startswith(TRANSIENT)
+        and not line.split()[-1].endswith(TRANSIENT_NAMES)
+    }
 
 
 APT_TIMERS = ("apt-daily.timer", "apt-daily-upgrade.timer")
