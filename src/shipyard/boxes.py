@@ -206,23 +206,27 @@ def set_db_engine(name: str, engine: str) -> None:
     SETTINGS.write_text(yaml.safe_dump(data))
 
 
+def host_vars(b: Box) -> dict:
+    """How Ansible reaches a box and what differs per box (also the CI stand-ins' hosts)."""
+    found = {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": b.ssh_port,
+        "shipyard_secrets_dir": str(STATE / "secrets"),
+    }
+    if b.http_port:
+        found["box_http_port"] = b.http_port
+    if b.https_port:  # nginx's redirect from HTTP goes to the HTTPS port the host publishes
+        found["nginx_https_port"] = b.https_port
+    engine = settings().get(b.name, {}).get("db_engine")
+    if engine:
+        found["db_engine"] = engine
+    return found
+
+
 def write_inventory(boxes: list[Box]) -> Path:
     """Write the boxes' inventory (read after inventory/local): every box is web and db host."""
-    chosen = settings()
-    hosts: dict[str, dict] = {}
-    for b in boxes:
-        # Host vars, so that they win over inventory/shared's group_vars defaults.
-        hosts[b.name] = {
-            "ansible_host": "127.0.0.1",
-            "ansible_port": b.ssh_port,
-            "shipyard_secrets_dir": str(STATE / "secrets"),
-        }
-        if b.http_port:
-            hosts[b.name]["box_http_port"] = b.http_port
-        if b.https_port:  # nginx's redirect from HTTP goes to the HTTPS port the host publishes
-            hosts[b.name]["nginx_https_port"] = b.https_port
-        if "db_engine" in chosen.get(b.name, {}):
-            hosts[b.name]["db_engine"] = chosen[b.name]["db_engine"]
+    # Host vars, so that they win over inventory/shared's group_vars defaults.
+    hosts = {b.name: host_vars(b) for b in boxes}
     web_db = {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}
     # Absolute, so that the key is found whatever the working directory.
     shared = {"ansible_ssh_private_key_file": str(KEY)}

@@ -27,12 +27,12 @@ from pathlib import Path
 import yaml
 
 from . import ROOT, STATE, boxes, playbooks
-from .deploy import WebHost, ssh_for
+from .deploy import DEPLOY_KEY, WebHost, ssh_for
 from .shell import ShipyardError
 
 BIN = Path(sys.executable).parent  # the toolkit's ansible-* commands
 VAULT_PASSWORD = "SHIPYARD_VAULT_PASSWORD"
-SSH_KEY = "SHIPYARD_SSH_KEY_FILE"
+SSH_KEY = DEPLOY_KEY
 SMOKE_USER, SMOKE_PASSWORD = "SHIPYARD_SMOKE_USER", "SHIPYARD_SMOKE_PASSWORD"
 # Ansible reads the vault password from this script, which prints the variable: the password is in
 # no file, no command line and no log.
@@ -152,9 +152,7 @@ def preflight(env: str, environ: Mapping[str, str] = os.environ) -> list[str]:
     if problems:
         raise ShipyardError("the deploy cannot start:\n  - " + "\n  - ".join(problems))
     for name in sorted(hostvars):  # every host answers, with the pinned key, before any change
-        argv = ssh_for(name, hostvars[name])
-        if environ.get(SSH_KEY):
-            argv[1:1] = ["-i", environ[SSH_KEY]]
+        argv = ssh_for(name, hostvars[name], environ.get(SSH_KEY, ""))
         proc = subprocess.run([*argv, "true"], capture_output=True, text=True, cwd=ROOT,
                               env=dict(environ), timeout=60)  # fmt: skip
         if proc.returncode != 0:
@@ -336,13 +334,7 @@ def standin(env: str, box: boxes.Box, known_key: str = "") -> Path:
     SSH key named (the deploy job brings it, as CircleCI's add_ssh_keys does)."""
     folder = STANDINS / env
     (folder / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
-    hostvars = {"ansible_host": "127.0.0.1", "ansible_port": box.ssh_port,
-                "shipyard_secrets_dir": str(STATE / "secrets")}  # fmt: skip
-    if box.https_port:
-        hostvars["nginx_https_port"] = box.https_port
-    engine = boxes.settings().get(box.name, {}).get("db_engine")
-    if engine:
-        hostvars["db_engine"] = engine
+    hostvars = boxes.host_vars(box)
     hosts = {"all": {"children": {"web": {"hosts": {box.name: hostvars}},
                                   "db": {"hosts": {box.name: None}}}}}  # fmt: skip
     (folder / "hosts.yml").write_text("---\n" + yaml.safe_dump(hosts, sort_keys=False))

@@ -21,6 +21,9 @@ from . import ROOT, playbooks
 from .shell import ShipyardError
 
 TOOL = "/usr/local/sbin/shipyard-release"
+# The deploy key a CI job brings (README "Continuous delivery"): Ansible gets it as --private-key,
+# and ssh_for uses it for hosts whose inventory names no key, so both log in the same way.
+DEPLOY_KEY = "SHIPYARD_SSH_KEY_FILE"
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,9 @@ def _plain(value, what: str, host: str) -> str:
     return text
 
 
-def ssh_for(name: str, hostvars: dict) -> list[str]:
-    """ssh argv for a host from Ansible's connection variables (pure, unit-tested)."""
+def ssh_for(name: str, hostvars: dict, deploy_key: str | None = None) -> list[str]:
+    """ssh argv for a host from Ansible's connection variables (pure, unit-tested); `deploy_key`
+    (default: $SHIPYARD_SSH_KEY_FILE) when they name no key."""
     argv = ["ssh", "-o", "BatchMode=yes"]
     port = hostvars.get("ansible_port")
     if port:
@@ -59,6 +63,8 @@ def ssh_for(name: str, hostvars: dict) -> list[str]:
     key = hostvars.get("ansible_ssh_private_key_file")
     if key:
         argv += ["-i", _plain(key, "ansible_ssh_private_key_file", name)]
+    elif deploy_key or (deploy_key is None and os.environ.get(DEPLOY_KEY)):
+        argv += ["-i", deploy_key or os.environ[DEPLOY_KEY]]
     for var in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
         if hostvars.get(var):
             argv += shlex.split(_plain(hostvars[var], var, name))
@@ -80,14 +86,14 @@ def web_hosts(env: str = "") -> list[WebHost]:
     names = data.get("web", {}).get("hosts", [])
     if not names:
         raise ShipyardError("the environment has no host in the web group: nothing runs the app")
-    hosts = []
-    for n in names:
-        ssh = ssh_for(n, hostvars.get(n, {}))
-        key = os.environ.get("SHIPYARD_SSH_KEY_FILE")  # the deploy key (CI), as Ansible gets it
-        if key and "ansible_ssh_private_key_file" not in hostvars.get(n, {}):
-            ssh[1:1] = ["-i", key]
-        hosts.append(WebHost(n, ssh, str(hostvars.get(n, {}).get("django_app_name", "app"))))
-    return hosts
+    return [
+        WebHost(
+            n,
+            ssh_for(n, hostvars.get(n, {})),
+            str(hostvars.get(n, {}).get("django_app_name", "app")),
+        )
+        for n in names
+    ]
 
 
 def pick(hosts: list[WebHost], name: str) -> WebHost:

@@ -52,3 +52,12 @@ def test_status_line_says_when_nothing_is_live():
     line = deploy.status_line("web1", {"current": "r1", "commit": "c" * 40, "healthy": True,
                                         "uptime_s": 3725})  # fmt: skip
     assert "healthy, up 1h02m05s" in line
+
+
+def test_the_deploy_key_is_used_where_the_inventory_names_none():
+    assert deploy.ssh_for("web1", {"ansible_user": "d"}, "/ci/key")[:5] == [
+        "ssh", "-o", "BatchMode=yes", "-i", "/ci/key",
+    ]  # fmt: skip
+    named = deploy.ssh_for("web1", {"ansible_ssh_private_key_file": "/box/key"}, "/ci/key")
+    assert "/box/key" in named and "/ci/key" not in named
+    assert "-i" not in deploy.ssh_for("web1", {}, "")
