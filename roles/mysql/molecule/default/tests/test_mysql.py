@@ -75,3 +75,22 @@ def test_backup_restores_into_a_fresh_database(host):
         host.run_test("mysql -e 'DROP DATABASE IF EXISTS shop_copy'")
         host.run_test("shipyard-db-restore shop_copy < /root/shop.sql")
     assert root_sql(host, "SELECT count(*), sum(n) FROM shop_copy.items").split() == ["50", "1275"]
+
+
+def test_the_server_cannot_write_system_folders(host):
+    """ProtectSystem: even where file permissions would not stop it, /etc and /usr are read-only."""
+    with host.sudo():
+        out = host.run("mysql -N -B -e \"SELECT 1 INTO OUTFILE '/usr/local/planted'\"")
+    assert out.rc != 0
+    assert "Read-only file system" in out.stderr
+
+
+def test_the_server_has_a_private_tmp(host):
+    root_sql(host, "SELECT 'x' INTO OUTFILE '/tmp/shipyard-sandbox-probe'")
+    assert not host.file("/tmp/shipyard-sandbox-probe").exists
+
+
+def test_the_server_cannot_gain_privileges(host):
+    pid = host.check_output("pidof mariadbd")
+    status = host.file(f"/proc/{pid}/status").content_string
+    assert "NoNewPrivs:\t1" in status

@@ -91,3 +91,34 @@ def test_shared_buffers_follow_the_memory_limit_not_the_host_ram(host):
         query = "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'"
         mb = host.check_output(f'psql -qAtc "{query}"')
     assert int(mb) == 2048 // 4
+
+
+def superuser_sql(host, sql):
+    """SQL as the postgres superuser: the server process itself does what COPY asks."""
+    with host.sudo("postgres"):
+        return host.run(f'psql -v ON_ERROR_STOP=1 -qAtc "{sql}"')
+
+
+def test_the_server_cannot_write_system_folders(host):
+    """ProtectSystem: /etc/postgresql belongs to postgres, yet the server cannot write there."""
+    conf_dir = host.check_output("ls -d /etc/postgresql/*/main")
+    out = superuser_sql(host, f"COPY (SELECT 1) TO '{conf_dir}/planted'")
+    assert out.rc != 0
+    assert "Read-only file system" in out.stderr
+    assert not host.file(f"{conf_dir}/planted").exists
+
+
+def test_the_server_has_a_private_tmp(host):
+    out = superuser_sql(host, "COPY (SELECT 'x') TO '/tmp/shipyard-sandbox-probe'")
+    assert out.rc == 0, out.stderr
+    assert not host.file("/tmp/shipyard-sandbox-probe").exists
+
+
+def test_programs_the_server_starts_cannot_gain_privileges(host):
+    program = "grep NoNewPrivs /proc/self/status | cut -f2"
+    out = superuser_sql(
+        host,
+        f"CREATE TEMP TABLE s (line text); COPY s FROM PROGRAM '{program}'; SELECT line FROM s",
+    )
+    assert out.rc == 0, out.stderr
+    assert out.stdout.strip() == "1"
