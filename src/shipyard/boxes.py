@@ -229,7 +229,12 @@ def write_inventory(boxes: list[Box]) -> Path:
     hosts = {b.name: host_vars(b) for b in boxes}
     web_db = {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}
     # Absolute, so that the key is found whatever the working directory.
-    shared = {"ansible_ssh_private_key_file": str(KEY)}
+    # This machine as the boxes see it: trusted by their SSH rate limit and fail2ban, so that the
+    # toolkit's own connections are never refused (an attacker on another address still is).
+    shared = {
+        "ansible_ssh_private_key_file": str(KEY),
+        "base_ssh_trusted_addresses": [host.docker_gateway()],
+    }
     if host.apt_cache_up():  # the host's apt cache (`inv up` runs it): a fact of this machine
         shared["base_apt_proxy"] = host.apt_proxy_for_boxes()
     doc = {"all": {"children": web_db, "vars": shared}}

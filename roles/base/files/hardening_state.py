@@ -1,0 +1,35 @@
+"""Read what the base role's hardening manages, in one remote call (tasks/state.yml runs it with
+`python3 -c`): each file's SHA-1, each sysctl's value and whether this host may write it, the
+SSH login group's members, and whether fail2ban runs. Reads only: safe in --check."""
+
+import contextlib
+import grp
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+wanted = json.loads(sys.argv[1])
+state = {"files": {}, "sysctls": {}, "group": None, "fail2ban": {}}
+for path in wanted["files"]:
+    try:
+        with open(path, "rb") as f:
+            state["files"][path] = hashlib.sha1(f.read()).hexdigest()
+    except OSError:
+        state["files"][path] = None
+for name in wanted["sysctls"]:
+    path = "/proc/sys/" + name.replace(".", "/")
+    try:
+        with open(path) as f:
+            value = " ".join(f.read().split())
+    except OSError:
+        value = None
+    # access() answers EROFS for a read-only /proc/sys, as in a container started without it.
+    state["sysctls"][name] = {"value": value, "writable": os.access(path, os.W_OK)}
+with contextlib.suppress(KeyError):
+    state["group"] = grp.getgrnam(wanted["group"]).gr_mem
+for check in ("is-active", "is-enabled"):
+    run = subprocess.run(["systemctl", check, "-q", "fail2ban"], capture_output=True)
+    state["fail2ban"][check] = run.returncode == 0
+print(json.dumps(state))

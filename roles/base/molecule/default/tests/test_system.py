@@ -1,0 +1,80 @@
+"""The base role's kernel settings, core dumps, umask, journal cap and restarts after upgrades,
+probed on the converged box (prepare.yml lets it write its own network sysctls, as a VM can)."""
+
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROLE = Path(__file__).resolve().parents[3]
+SYSCTLS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())["base_sysctl_settings"]
+NETWORK_SYSCTLS = {k: v for k, v in SYSCTLS.items() if k.startswith("net.")}
+
+
+@pytest.mark.parametrize("name", sorted(NETWORK_SYSCTLS))
+def test_network_sysctls_read_back_as_set(host, name):
+    value = host.file("/proc/sys/" + name.replace(".", "/")).content_string.strip()
+    assert value == str(NETWORK_SYSCTLS[name])
+
+
+def test_kernel_wide_sysctls_are_left_to_the_host_in_a_container(host):
+    conf = host.file("/etc/sysctl.d/60-shipyard-hardening.conf").content_string
+    assert "net.ipv4.tcp_syncookies = 1" in conf
+    assert "fs.suid_dumpable =" not in conf  # the host kernel's: a container must not set it
+
+
+CRASH = """
+set -u
+cd "$(mktemp -d)"
+ulimit -c unlimited 2>/dev/null && echo raised
+{ sleep 30 & } ; kill -SEGV $! ; wait $! 2>/dev/null
+{ sleep 30 | /usr/bin/passwd ; } & sleep 1 ; pkill -SEGV -u "$(id -u)" -x passwd
+pkill -u "$(id -u)" -x sleep ; wait 2>/dev/null
+echo "hard=$(ulimit -Hc)"
+ls -A
+"""
+
+
+def test_login_sessions_cannot_write_core_dumps_even_of_setuid_programs(host):
+    with host.sudo("admin"):
+        out = host.run(f"bash -lc {shlex.quote(CRASH)}")
+    assert out.rc == 0, out.stderr
+    assert "raised" not in out.stdout  # the hard limit is 0: nobody raises it
+    assert "hard=0" in out.stdout
+    assert "core" not in out.stdout  # neither sleep's nor setuid passwd's crash left a dump
+
+
+def test_services_start_with_no_core_dumps(host):
+    with host.sudo():
+        out = host.check_output("systemd-run --wait --pipe --quiet sh -c 'ulimit -Hc'")
+    assert out.strip() == "0"
+
+
+def test_login_shells_get_the_strict_umask(host):
+    with host.sudo("admin"):
+        out = host.check_output("bash -lc umask")
+    assert out.strip() == "0027"
+
+
+def test_the_journal_is_capped(host):
+    with host.sudo():
+        log = host.check_output("journalctl -b -u systemd-journald --no-pager -o cat")
+    assert "max 200.0M" in log
+
+
+def test_a_service_using_an_upgraded_library_is_restarted(host):
+    """needrestart, after apt replaces a library a running service has mapped (libssl here)."""
+    unit = "[Service]\nExecStart=/usr/bin/python3 -c 'import ssl, time; time.sleep(1e6)'\n"
+    with host.sudo():
+        host.run_test(f'printf %s "{unit}" > /etc/systemd/system/nrprobe.service')
+        host.run_test("systemctl daemon-reload && systemctl restart nrprobe && sleep 1")
+        before = host.check_output("systemctl show -p MainPID --value nrprobe")
+        lib = host.check_output(
+            f"grep -o '/usr/lib/[^ ]*libssl.so[^ ]*' /proc/{before}/maps | head -1"
+        )
+        package = host.check_output(f"dpkg -S {lib}").split(":")[0]
+        host.run_test(f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall {package}")
+        after = host.check_output("systemctl show -p MainPID --value nrprobe")
+        host.run("systemctl stop nrprobe; rm /etc/systemd/system/nrprobe.service")
+    assert after not in ("0", before)
