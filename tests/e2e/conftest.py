@@ -33,9 +33,10 @@ def inv(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 # Paths that come and go on their own: temporary files, the private /tmp that systemd makes for a
 # sandboxed service while it runs (timedated, started by an earlier run, exits when idle), and
-# PostgreSQL's relation cache files, which its own background processes rewrite (a CI run).
+# PostgreSQL's relation cache files, which its own background processes rewrite (a CI run), and
+# fail2ban's database, which fail2ban rewrites on its own schedule.
 TRANSIENT = ("/tmp", "/var/tmp/systemd-private-")
-TRANSIENT_NAMES = ("pg_internal.init",)
+TRANSIENT_NAMES = ("pg_internal.init", "fail2ban.sqlite3")
 
 
 def _docker_diff(box: boxes.Box) -> set[str]:
