@@ -202,6 +202,9 @@ def test_failed_logins_ban_the_address_and_the_ban_lifts(host, box, key, attacke
     while connects(attacker, box):  # until refused by the ban, in ufw
         assert time.monotonic() < deadline, "banned, yet still let in"
         time.sleep(0.5)
+    with host.sudo():
+        rules = host.check_output("ufw status").splitlines()
+    assert [r for r in rules if "REJECT" in r and attacker.ip in r.split()]  # the ban's rule
     assert ssh(box, key).returncode == 0  # the admin, from a trusted address, is not
     # converge.yml bans for 20 s; ufw's rate limit window (30 s) may hold a little longer.
     deadline = time.monotonic() + 90
