@@ -1,6 +1,7 @@
 """Read what the base role's hardening manages, in one remote call (tasks/state.yml runs it with
-`python3 -c`): each file's SHA-1, each sysctl's value and whether this host may write it, the
-SSH login group's members, and whether fail2ban runs. Reads only: safe in --check."""
+`python3 -c`): each file's SHA-1, whether a few lines are in place, each sysctl's value and whether
+this host may write it, the SSH login group's members, and whether fail2ban runs. Reads only:
+safe in --check."""
 
 import contextlib
 import grp
@@ -11,13 +12,19 @@ import subprocess
 import sys
 
 wanted = json.loads(sys.argv[1])
-state = {"files": {}, "sysctls": {}, "group": None, "fail2ban": {}}
+state = {"files": {}, "lines": {}, "sysctls": {}, "group": None, "fail2ban": {}}
 for path in wanted["files"]:
     try:
         with open(path, "rb") as f:
             state["files"][path] = hashlib.sha1(f.read()).hexdigest()
     except OSError:
         state["files"][path] = None
+for path, line in wanted["lines"].items():  # a line that must be in a file of the package's
+    try:
+        with open(path) as f:
+            state["lines"][path] = line in f.read().splitlines()
+    except OSError:
+        state["lines"][path] = False
 for name in wanted["sysctls"]:
     path = "/proc/sys/" + name.replace(".", "/")
     try:
