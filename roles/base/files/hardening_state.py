@@ -12,8 +12,10 @@ import subprocess
 import sys
 
 wanted = json.loads(sys.argv[1])
-state = {"files": {}, "lines": {}, "sysctls": {}, "group": None, "fail2ban": {}}
+state = {"files": {}, "dirs": {}, "lines": {}, "sysctls": {}, "group": None, "fail2ban": {}}
 for path in wanted["files"]:
+    # A folder a package makes (fail2ban's): missing before the first run installs it.
+    state["dirs"][path] = os.path.isdir(os.path.dirname(path))
     try:
         with open(path, "rb") as f:
             state["files"][path] = hashlib.sha1(f.read()).hexdigest()
@@ -24,7 +26,7 @@ for path, line in wanted["lines"].items():  # a line that must be in a file of t
         with open(path) as f:
             state["lines"][path] = line in f.read().splitlines()
     except OSError:
-        state["lines"][path] = False
+        state["lines"][path] = None  # no such file (yet)
 for name in wanted["sysctls"]:
     path = "/proc/sys/" + name.replace(".", "/")
     try:
@@ -36,6 +38,7 @@ for name in wanted["sysctls"]:
     state["sysctls"][name] = {"value": value, "writable": os.access(path, os.W_OK)}
 with contextlib.suppress(KeyError):
     state["group"] = grp.getgrnam(wanted["group"]).gr_mem
+state["fail2ban"]["installed"] = os.path.exists("/usr/bin/fail2ban-server")
 for check in ("is-active", "is-enabled"):
     run = subprocess.run(["systemctl", check, "-q", "fail2ban"], capture_output=True)
     state["fail2ban"][check] = run.returncode == 0
