@@ -31,10 +31,9 @@ def inv(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
-# Paths that come and go on their own: temporary files, the private /tmp that systemd makes for a
-# sandboxed service while it runs (timedated, started by an earlier run, exits when idle), and
-# PostgreSQL's relation cache files, which its own background processes rewrite (a CI run), and
-# fail2ban's database, which fail2ban rewrites on its own schedule.
+# What changes on a box on its own, never because of a run: temporary files, the private /tmp
+# systemd makes for a sandboxed service while it runs (timedated, exits when idle), PostgreSQL's
+# relation cache files (its background processes rewrite them) and fail2ban's database.
 TRANSIENT = ("/tmp", "/var/tmp/systemd-private-")
 TRANSIENT_NAMES = ("pg_internal.init", "fail2ban.sqlite3")
 
