@@ -10,9 +10,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from invoke import Collection, Context, Exit, task
+from invoke import Collection, Context, Exit
 
-from shipyard import ROOT, STATE, boxes, host, images, playbooks
+from shipyard import ROOT, STATE, arguments, boxes, host, images, playbooks
+from shipyard.arguments import task
 from shipyard.shell import ShipyardError
 
 # The tools (ansible-playbook, molecule, ruff...) live beside the interpreter running `inv`.
@@ -20,10 +21,6 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 
 ENV_HELP = "Environment (a folder of inventory/): local (the default), staging, production."
-
-
-def _fail(err: ShipyardError) -> Exit:
-    return Exit(f"shipyard: {err}", code=2)
 
 
 def _ansible(c: Context, argv: list[str], **kw):
@@ -52,33 +49,31 @@ def _local_boxes_ready() -> str:
 
 
 @task(
+    kinds={"os": "os", "name": "box", "db": "db"},
     help={
         "os": f"Operating system of the box: {', '.join(images.SUPPORTED)}.",
         "name": "Box name (default: the --os value).",
         "db": f"Database engine of the box: {', '.join(boxes.DB_ENGINES)} (default: postgresql,"
         " or what the box had).",
         "provision": "Provision the box after starting it (default: yes).",
-    }
+    },
 )
 def up(c, os="debian12", name="", db="", provision=True):
     """Start a sandbox box, provision it, and print how to SSH in."""
-    try:
-        # Every argument is checked before anything is installed or started.
-        images.lookup(os)
-        boxes.check_name(name or os)
-        if db:
-            boxes.check_db_engine(db)
-        host.ensure_docker()
-        host.ensure_apt_cache()
-        box = boxes.start(name or os, os)
-        if db:
-            boxes.set_db_engine(box.name, db)
-        _local_boxes_ready()
-        if provision:
-            _ansible(c, playbooks.command("provision", "local", limit=box.name))
-            _ansible(c, playbooks.command("deploy", "local", limit=box.name))
-    except ShipyardError as err:
-        raise _fail(err) from err
+    # Every argument is checked before anything is installed or started.
+    images.lookup(os)
+    boxes.check_name(name or os)
+    if db:
+        boxes.check_db_engine(db)
+    host.ensure_docker()
+    host.ensure_apt_cache()
+    box = boxes.start(name or os, os)
+    if db:
+        boxes.set_db_engine(box.name, db)
+    _local_boxes_ready()
+    if provision:
+        _ansible(c, playbooks.command("provision", "local", limit=box.name))
+        _ansible(c, playbooks.command("deploy", "local", limit=box.name))
     print(f"\nBox {box.name} ({box.os}) is up. SSH in with:\n  {box.ssh_command()}")
     if provision:
         http = f"http://localhost:{box.http_port}/"
@@ -88,18 +83,16 @@ def up(c, os="debian12", name="", db="", provision=True):
         )
 
 
-@task(help={"name": "Remove only this box (default: all sandbox boxes)."})
+@task(kinds={"name": "box"}, help={"name": "Remove only this box (default: all sandbox boxes)."})
 def down(c, name=""):
     """Remove sandbox boxes."""
-    try:
-        removed = boxes.remove(name or None)
-        boxes.write_inventory(boxes.running())
-    except ShipyardError as err:
-        raise _fail(err) from err
+    removed = boxes.remove(name or None)
+    boxes.write_inventory(boxes.running())
     print(f"removed: {', '.join(removed) or 'nothing'}")
 
 
 @task(
+    kinds={"env": "env", "limit": "limit", "tags": "tags"},
     help={
         "env": ENV_HELP,
         "here": "Provision the machine this runs on, over a local connection (run as root).",
@@ -112,16 +105,13 @@ def down(c, name=""):
 )
 def provision(c, env="", here=False, check=False, limit="", tags="", verbose=0):
     """Provision an environment's hosts (or this machine with --here)."""
-    try:
-        if env in ("", "local") and not here:
-            _local_boxes_ready()
-            if not boxes.running():
-                raise ShipyardError("no sandbox box is running: start one with `inv up`")
-        argv = playbooks.command(
-            "provision", env, here=here, check=check, limit=limit, tags=tags, verbose=verbose
-        )
-    except ShipyardError as err:
-        raise _fail(err) from err
+    if env in ("", "local") and not here:
+        _local_boxes_ready()
+        if not boxes.running():
+            raise ShipyardError("no sandbox box is running: start one with `inv up`")
+    argv = playbooks.command(
+        "provision", env, here=here, check=check, limit=limit, tags=tags, verbose=verbose
+    )
     _ansible(c, argv)
 
 
@@ -136,39 +126,38 @@ def _env_ready(env: str, preflight: bool = False) -> None:
         ci.preflight(env)
 
 
-@task(help={"env": "A real environment (a folder of inventory/): staging, production."})
+@task(
+    kinds={"env": "env"},
+    help={"env": "A real environment (a folder of inventory/): staging, production."},
+)
 def preflight(c, env=""):
     """Check what a deploy needs before it touches a host: secrets, SSH key, pinned host keys."""
     from shipyard import ci
 
-    try:
-        hosts = ci.preflight(env)
-    except ShipyardError as err:
-        raise _fail(err) from err
+    hosts = ci.preflight(env)
     print(f"shipyard: ready to deploy to {env}: {', '.join(hosts)} answer with their pinned keys")
 
 
 @task(
+    kinds={"env": "env", "commit": "commit"},
     help={
         "env": ENV_HELP,
         "commit": "The commit that must be live (CI: $CIRCLE_SHA1; default: this checkout's HEAD).",
-    }
+    },
 )
 def smoke(c, env="", commit=""):
     """Smoke-test the live site: health, the release id against the commit, an API round trip."""
     from shipyard import ci
     from shipyard import deploy as d
 
-    try:
-        _env_ready(env)
-        want = commit or d.git(ROOT, "rev-parse", "HEAD")
-        for line in ci.smoke(env or "local", want):
-            print(f"smoke: {line}")
-    except ShipyardError as err:
-        raise _fail(err) from err
+    _env_ready(env)
+    want = commit or d.git(ROOT, "rev-parse", "HEAD")
+    for line in ci.smoke(env or "local", want):
+        print(f"smoke: {line}")
 
 
 @task(
+    kinds={"env": "env", "ref": "ref", "source": "dir", "limit": "limit"},
     help={
         "env": ENV_HELP,
         "ref": "The git commit, branch or tag to deploy (default: HEAD).",
@@ -183,21 +172,19 @@ def deploy(c, env="", ref="HEAD", allow_dirty=False, source="", limit="", verbos
     """Deploy the app to an environment's web hosts: build, migrate, probe, then switch."""
     from shipyard import deploy as d
 
-    try:
-        _env_ready(env, preflight=True)
-        argv = playbooks.command(
-            "deploy",
-            env,
-            extra_vars=d.deploy_vars(ref, allow_dirty, source),
-            limit=limit,
-            verbose=verbose,
-        )
-    except ShipyardError as err:
-        raise _fail(err) from err
+    _env_ready(env, preflight=True)
+    argv = playbooks.command(
+        "deploy",
+        env,
+        extra_vars=d.deploy_vars(ref, allow_dirty, source),
+        limit=limit,
+        verbose=verbose,
+    )
     _ansible(c, argv)
 
 
 @task(
+    kinds={"env": "env", "to": "release", "limit": "limit"},
     help={
         "env": ENV_HELP,
         "to": "The release to go back to (`inv releases` lists them; default: the one before).",
@@ -210,13 +197,10 @@ def rollback(c, env="", to="", limit="", verbose=0):
     """Put the previous good release (or --to RELEASE) back live, health-gated like a deploy."""
     from shipyard import deploy as d
 
-    try:
-        _env_ready(env, preflight=True)
-        argv = playbooks.command(
-            "rollback", env, extra_vars=d.rollback_vars(to), limit=limit, verbose=verbose
-        )
-    except ShipyardError as err:
-        raise _fail(err) from err
+    _env_ready(env, preflight=True)
+    argv = playbooks.command(
+        "rollback", env, extra_vars=d.rollback_vars(to), limit=limit, verbose=verbose
+    )
     _ansible(c, argv)
 
 
@@ -224,48 +208,43 @@ def _report(env: str, host: str, what: str) -> None:
     """Ask each web host's release tool (or only `host`'s) and print its answer as text."""
     from shipyard import deploy as d
 
-    try:
-        _env_ready(env)
-        hosts = d.web_hosts(env)
-        for h in [d.pick(hosts, host)] if host else hosts:
-            answer = d.query(h, what)
-            if what == "releases":
-                print(f"{h.name}:\n{d.releases_table(answer)}")
-            else:
-                print(d.status_line(h.name, answer))
-    except ShipyardError as err:
-        raise _fail(err) from err
+    _env_ready(env)
+    hosts = d.web_hosts(env)
+    for h in [d.pick(hosts, host)] if host else hosts:
+        answer = d.query(h, what)
+        if what == "releases":
+            print(f"{h.name}:\n{d.releases_table(answer)}")
+        else:
+            print(d.status_line(h.name, answer))
 
 
-@task(help={"env": ENV_HELP, "host": "Only this web host."})
+@task(kinds={"env": "env", "host_": "host"}, help={"env": ENV_HELP, "host": "Only this web host."})
 def releases(c, env="", host_=""):
     """List the app's releases on each web host: id, commit, state, which one is current."""
     _report(env, host_, "releases")
 
 
-@task(help={"env": ENV_HELP, "host": "Only this web host."})
+@task(kinds={"env": "env", "host_": "host"}, help={"env": ENV_HELP, "host": "Only this web host."})
 def status(c, env="", host_=""):
     """Show each web host's live release, its health and its uptime."""
     _report(env, host_, "status")
 
 
 @task(
+    kinds={"env": "env", "lines": "lines", "host_": "host"},
     help={
         "env": ENV_HELP,
         "follow": "Keep printing new lines (Ctrl-C stops).",
         "lines": "How many recent lines (default 100).",
         "host": "The web host (default: the first).",
-    }
+    },
 )
 def logs(c, env="", follow=False, lines=100, host_=""):
     """Show the app's gunicorn logs (both slots) from a web host."""
     from shipyard import deploy as d
 
-    try:
-        _env_ready(env)
-        h = d.pick(d.web_hosts(env), host_)
-    except ShipyardError as err:
-        raise _fail(err) from err
+    _env_ready(env)
+    h = d.pick(d.web_hosts(env), host_)
     remote = ["journalctl", "--no-pager", "-u", f"{h.app}@*", "-n", str(int(lines))]
     with c.cd(str(ROOT)):  # an environment's pinned known_hosts is a path relative to it
         c.run(
@@ -275,20 +254,20 @@ def logs(c, env="", follow=False, lines=100, host_=""):
         )
 
 
-@task(help={"env": ENV_HELP, "host": "The web host (default: the first)."})
+@task(
+    kinds={"env": "env", "host_": "host"},
+    help={"env": ENV_HELP, "host": "The web host (default: the first)."},
+)
 def manage(c, env="", host_=""):
     """Run a manage.py command in the live release: inv manage -- createsuperuser."""
     from shipyard import deploy as d
 
     # What follows `--` on the command line, as typed (Invoke keeps it out of task arguments).
     args = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
-    try:
-        if not args:
-            raise ShipyardError("give the command after --, e.g. `inv manage -- showmigrations`")
-        _env_ready(env)
-        h = d.pick(d.web_hosts(env), host_)
-    except ShipyardError as err:
-        raise _fail(err) from err
+    if not args:
+        raise ShipyardError("give the command after --, e.g. `inv manage -- showmigrations`")
+    _env_ready(env)
+    h = d.pick(d.web_hosts(env), host_)
     with c.cd(str(ROOT)):  # an environment's pinned known_hosts is a path relative to it
         result = c.run(
             shlex.join(h.tool("manage", *args, tty=True)), pty=sys.stdin.isatty(), warn=True
@@ -300,15 +279,12 @@ def manage(c, env="", host_=""):
 @task(help={"force": "Rebuild even when the cached image matches its recipe."})
 def images_(c, force=False):
     """Build the sandbox base images (Debian 12 and 13) unless cached."""
-    try:
-        host.ensure_docker()
-        for os_ in images.SUPPORTED.values():
-            print(f"{images.ensure_image(os_, force=force)} ready")
-    except ShipyardError as err:
-        raise _fail(err) from err
+    host.ensure_docker()
+    for os_ in images.SUPPORTED.values():
+        print(f"{images.ensure_image(os_, force=force)} ready")
 
 
-@task
+@task()
 def lint(c):
     """Lint everything: yamllint, ansible-lint (production profile), ruff."""
     with c.cd(str(ROOT)):
@@ -341,24 +317,21 @@ def _test_env() -> dict[str, str]:
 
 
 @task(
+    kinds={"only": "suites", "role": "role", "os": "os", "junit": "path"},
+    extra_kinds={
+        "suites": arguments.choices(lambda: SUITES, "suites"),
+        "role": arguments.choice(lambda: ROLES, "a role with a Molecule scenario"),
+    },
     help={
         "only": f"Run only these suites, comma-separated: {', '.join(SUITES)}.",
         "role": f"Run only this role's Molecule scenario: {', '.join(ROLES)}.",
         "os": f"Run the Molecule scenarios on this platform only: {', '.join(images.SUPPORTED)}.",
         "junit": "Also write the pytest suites' JUnit XML results into this folder (CI).",
-    }
+    },
 )
 def test(c, only="", role="", os="", junit=""):
     """Run the whole test suite: lint, unit tests, the sample app, Molecule roles, e2e boxes."""
-    wanted = [s.strip() for s in only.split(",") if s.strip()] or list(SUITES)
-    unknown = sorted(set(wanted) - set(SUITES))
-    if unknown or (role and role not in ROLES) or (os and os not in images.SUPPORTED):
-        raise Exit(
-            f"shipyard: unknown --only {','.join(unknown)} / --role {role} / --os {os}: "
-            f"suites are {', '.join(SUITES)}; roles are {', '.join(ROLES)}; "
-            f"platforms are {', '.join(images.SUPPORTED)}",
-            code=2,
-        )
+    wanted = only.split(",") if only else list(SUITES)
     if "lint" in wanted:
         lint(c)
     if "unit" in wanted:
@@ -368,10 +341,7 @@ def test(c, only="", role="", os="", junit=""):
         app_test(c, junit)
     if not {"roles", "e2e"} & set(wanted):
         return
-    try:
-        env = _test_env()
-    except ShipyardError as err:
-        raise _fail(err) from err
+    env = _test_env()
     if "roles" in wanted:
         for name in [role] if role else ROLES:
             with c.cd(str(ROOT / "roles" / name)):
@@ -385,10 +355,11 @@ def test(c, only="", role="", os="", junit=""):
 
 
 @task(
+    kinds={"os": "os"},
     help={
         "os": f"Operating system of the benchmark boxes: {', '.join(images.SUPPORTED)}.",
         "deploy": "Benchmark the deploy instead: first, code-only, same ref, rollback.",
-    }
+    },
 )
 def bench(c, os="debian12", deploy=False):
     """Benchmark provisioning (cold, re-run, --check, apt floor), or the deploy with --deploy."""
@@ -411,8 +382,6 @@ def bench(c, os="debian12", deploy=False):
         cold, out1 = b.provision_box("bench")
         rerun, out2 = b.provision_box("bench")
         check, out3 = b.provision_box("bench", "--check")
-    except ShipyardError as err:
-        raise _fail(err) from err
     finally:
         for name in ("bench-warmup", "bench"):
             boxes.remove(name)
@@ -446,8 +415,6 @@ def _bench_deploy(c, os: str) -> None:
         box = next(x for x in boxes.running() if x.name == name)
         with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:
             runs = b.deploy_runs(box, d.sample_project(Path(tmp) / "notes"))
-    except ShipyardError as err:
-        raise _fail(err) from err
     finally:
         boxes.remove(name)
         boxes.write_inventory(boxes.running())
@@ -458,28 +425,27 @@ def _bench_deploy(c, os: str) -> None:
 
 
 @task(
+    kinds={"env": "env", "host_": "host", "database": "database", "output": "path"},
     help={
         "env": ENV_HELP,
         "host": "The db host, when the environment has several.",
         "database": "Dump this database instead of the app's.",
         "output": "Where to write the dump (default: backups/<env>-<host>-<db>-<time>.dump).",
-    }
+    },
 )
 def backup(c, env="", host_="", database="", output=""):
     """Download a dump of the app database from an environment's db host."""
     from shipyard import remote
 
-    try:
-        if env in ("", "local"):
-            _local_boxes_ready()
-        argv, path = remote.backup_command(env, host_, database, output)
-    except ShipyardError as err:
-        raise _fail(err) from err
+    if env in ("", "local"):
+        _local_boxes_ready()
+    argv, path = remote.backup_command(env, host_, database, output)
     _ansible(c, argv)
     print(f"backup written: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
 @task(
+    kinds={"file": "file", "env": "env", "host_": "host", "database": "database"},
     help={
         "env": ENV_HELP,
         "file": "A dump written by `inv db.backup`.",
@@ -492,12 +458,9 @@ def restore(c, file, env="", host_="", database=""):
     """Restore a dump into the app database of an environment's db host."""
     from shipyard import remote
 
-    try:
-        if env in ("", "local"):
-            _local_boxes_ready()
-        argv = remote.restore_command(env, file, host_, database)
-    except ShipyardError as err:
-        raise _fail(err) from err
+    if env in ("", "local"):
+        _local_boxes_ready()
+    argv = remote.restore_command(env, file, host_, database)
     _ansible(c, argv)
     print(f"restored {file} into {database or 'the app database'}")
 
@@ -534,12 +497,9 @@ def ci(c, skip_tests=False, approve=False):
         if not any(b.name == name for b in boxes.running()):
             up(c, name=name, db=engine)
         box = next(b for b in boxes.running() if b.name == name)
-        try:
-            pipeline.standin(env, box)
-            job_env = pipeline.job_environment(env, commit, box)
-            commands = pipeline.job_commands("deploy", {"env": env, "ssh-fingerprint": ""})
-        except ShipyardError as err:
-            raise _fail(err) from err
+        pipeline.standin(env, box)
+        job_env = pipeline.job_environment(env, commit, box)
+        commands = pipeline.job_commands("deploy", {"env": env, "ssh-fingerprint": ""})
         print(f"\n== deploy-{env} (box {box.name} standing in; CIRCLE_SHA1={commit[:12]})")
         with c.cd(str(ROOT)):
             for command in commands:
@@ -551,7 +511,7 @@ def ci(c, skip_tests=False, approve=False):
     print(f"| pipeline | {time.monotonic() - started:.0f} |")
 
 
-@task(help={"port": "Port on 127.0.0.1 (default 8000)."})
+@task(kinds={"port": "port"}, help={"port": "Port on 127.0.0.1 (default 8000)."})
 def serve(c, port=8000):
     """Run the sample app locally on sqlite: migrate, then Django's development server."""
     from shipyard import app
@@ -570,7 +530,11 @@ def serve(c, port=8000):
         c.run(f"{python} manage.py runserver 127.0.0.1:{port}", env=env, pty=sys.stdout.isatty())
 
 
-@task(name="test", help={"junit": "Also write JUnit XML results into this folder (CI)."})
+@task(
+    kinds={"junit": "path"},
+    name="test",
+    help={"junit": "Also write JUnit XML results into this folder (CI)."},
+)
 def app_test(c, junit=""):
     """Run the sample app's tests (sqlite; DATABASE_URL runs them on PostgreSQL or MariaDB)."""
     from shipyard import app
