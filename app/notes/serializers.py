@@ -5,7 +5,11 @@ from .models import Note, Tag
 
 
 class OwnTagsField(serializers.SlugRelatedField):
-    """Tags by name, among the requesting user's own tags only."""
+    """Tags by name, among the requesting user's own tags only. A name is text like any other
+    field's (no NUL, which PostgreSQL refuses) before it reaches a query."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(serializers.CharField().run_validation(data))
 
     def get_queryset(self):
         request = self.context.get("request")
