@@ -72,8 +72,9 @@ def test_a_folder_outside_git_is_refused(tmp_path):
 
 def test_a_dirty_tree_is_refused_unless_asked_for(repo):
     (repo / "mysite" / "settings.py").write_text("SECRET_KEY = 'changed'\n")
-    with pytest.raises(ship.Refused, match=r"uncommitted changes .*--allow-dirty"):
+    with pytest.raises(ship.Refused, match=r"uncommitted changes .*--allow-dirty") as refused:
         ship.ship(args(repo))
+    assert "(site/mysite/settings.py)" in str(refused.value)  # whole (it lost its first letter)
     out = ship.ship(args(repo, allow_dirty=True))
     assert out["dirty"] and out["release"].endswith("-dirty")
     with tarfile.open(out["archive"]) as tar:

@@ -79,7 +79,8 @@ def ship(args) -> dict:
     shipped = commit
     if dirty and commit == head:
         if not args.allow_dirty:
-            files = ", ".join(line[3:] for line in dirty.splitlines()[:5])
+            # git() strips the output, and with it the first line's leading status blank.
+            files = ", ".join(line[2:].strip() for line in dirty.splitlines()[:5])
             raise Refused(
                 f"{top} has uncommitted changes in the app's folder ({files}): commit them, or"
                 " deploy the working tree on purpose with --allow-dirty"
