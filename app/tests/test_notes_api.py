@@ -168,7 +168,15 @@ def test_a_nul_character_in_a_tag_name_is_refused(api):
 
 
 QUERY_PARAMETERS = {
-    "/api/notes/": ["search", "tag", "ordering", "pinned", "created_after", "created_before", "page"],
+    "/api/notes/": [
+        "search",
+        "tag",
+        "ordering",
+        "pinned",
+        "created_after",
+        "created_before",
+        "page",
+    ],
     "/api/tags/": ["search", "ordering", "page"],
 }
 

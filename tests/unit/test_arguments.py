@@ -103,8 +103,13 @@ def test_a_valid_value_reaches_the_task_converted(monkeypatch, capsys):
         ("lines", {"5": 5, "100000": 100000}),
         ("port", {"1": 1, "65535": 65535}),
         ("ref", {"HEAD~1": "HEAD~1", "feature/x": "feature/x", "v1.2": "v1.2"}),
-        ("release", {"20261126T210501Z-bd3d03dcfb0f": "20261126T210501Z-bd3d03dcfb0f",
-                     "20261126T210501Z-bd3d03dcfb0f-dirty": "20261126T210501Z-bd3d03dcfb0f-dirty"}),
+        (
+            "release",
+            {
+                "20261126T210501Z-bd3d03dcfb0f": "20261126T210501Z-bd3d03dcfb0f",
+                "20261126T210501Z-bd3d03dcfb0f-dirty": "20261126T210501Z-bd3d03dcfb0f-dirty",
+            },
+        ),
         ("limit", {"web1,db": "web1,db", "web:&staging": "web:&staging"}),
         ("tags", {"base,git": "base,git"}),
         ("database", {"app_copy": "app_copy"}),
