@@ -116,3 +116,19 @@ def app_box(fresh_box):
         return made[engine]
 
     return get
+
+
+def provision_with(box: boxes.Box, *args: str) -> subprocess.CompletedProcess:
+    """ansible-playbook provisioning `box` with raw command-line arguments, as a user would type
+    them (`inv provision` takes no -e)."""
+    from shipyard import STATE, playbooks
+
+    argv = playbooks.command("provision", "local", limit=box.name) + list(args)
+    argv[0] = str(Path(sys.executable).parent / "ansible-playbook")
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(STATE / "facts"),
+    }
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env)

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 from conftest import inv, no_file_changes
+from conftest import provision_with as provision_box
 
-from shipyard import ROOT, STATE, boxes, playbooks
+from shipyard import boxes
 from shipyard.bench import parse_recap
-
-ANSIBLE_ENV = {
-    **os.environ,
-    "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-    "ANSIBLE_NOCOLOR": "1",
-    "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(STATE / "facts"),
-}
 
 BOX = "e2e-main"
 
@@ -36,9 +27,7 @@ def box_file(box: boxes.Box, path: str) -> str:
 
 def provision_with(*args: str) -> subprocess.CompletedProcess:
     """ansible-playbook on the box with raw command-line arguments, as a user would type them."""
-    argv = playbooks.command("provision", "local", limit=BOX) + list(args)
-    argv[0] = str(Path(sys.executable).parent / "ansible-playbook")
-    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=ANSIBLE_ENV)
+    return provision_box(next(b for b in boxes.running() if b.name == BOX), *args)
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,9 @@ def test_good_box_names_pass(name):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"name": "Bad Name"}, "--name 'Bad Name' is not a usable box name"),
-        ({"os": "ubuntu"}, "unknown --os 'ubuntu'"),
-        ({"db": "oracle"}, "unknown --db 'oracle'"),
+        ({"name": "Bad Name"}, "--name 'Bad Name': give a box name"),
+        ({"os": "ubuntu"}, "--os 'ubuntu': give an operating system: debian12, debian13"),
+        ({"db": "oracle"}, "--db 'oracle': give a database engine: postgresql, mysql"),
     ],
 )
 def test_inv_up_checks_its_arguments_before_touching_docker(monkeypatch, kwargs, message):

@@ -127,6 +127,18 @@ BAD = {
         ("admin-www", {"base_admin_user": "www-data"}, "base_admin_user=www-data must be"),
         ("admin-postgres", {"base_admin_user": "postgres"}, "base_admin_user=postgres must be"),
         ("admin-nobody", {"base_admin_user": "nobody"}, "base_admin_user=nobody must be"),
+        ("group-sudo", {"base_ssh_login_group": "sudo"}, "the login group cannot be one of the"),
+        ("group-shadow", {"base_ssh_login_group": "shadow"}, "the login group cannot be one of"),
+        ("group-docker", {"base_ssh_login_group": "docker"}, "the login group cannot be one of"),
+        ("login-postgres", {"base_ssh_login_users": ["postgres"]}, "no system account can be a"),
+    ],
+    "folders that must be the role's own": [
+        ("venv-usr", {"linters_venv": "/usr"}, "linters_venv=/usr must be an absolute folder"),
+        ("venv-usr-local", {"linters_venv": "/usr/local/"}, "linters_venv=/usr/local/ must be"),
+        ("venv-etc", {"linters_venv": "/etc/linters"}, "linters_venv=/etc/linters must be"),
+        ("venv-relative", {"linters_venv": "opt/linters"}, "linters_venv=opt/linters must be"),
+        ("venv-dotdot", {"linters_venv": "/opt/x/../../usr"}, "linters_venv=/opt/x/../../usr"),
+        ("bin-proc", {"linters_bin_dir": "/proc/self"}, "linters_bin_dir=/proc/self must be"),
     ],
     "reserved database names": [
         ("pg-user-postgres", {"app_db_user": "postgres"}, "app_db_user=postgres: database"),
@@ -347,6 +359,61 @@ def test_inventory_groups_must_be_the_known_ones(tmp_path, groups, message):
     out = run_playbook(tmp_path, {"h1": {}}, groups=groups)
     assert message in out
     assert "UNREACHABLE" not in out
+
+
+# The app's name becomes a system user, a group, /srv/<name> and units <name>@.service: an
+# account the system, the other roles or the connection rely on is refused before any host is
+# contacted (a web host's run: these need the web group).
+APP_NAMES = {
+    "app-root": ({"django_app_name": "root"}, "django_app_name=root is an account"),
+    "app-admin": ({"django_app_name": "admin"}, "django_app_name=admin is the admin user"),
+    "app-admin-renamed": (
+        {"django_app_name": "ops", "base_admin_user": "ops"},
+        "django_app_name=ops is the admin user (base_admin_user)",
+    ),
+    "app-connecting": (
+        {"django_app_name": "deploy", "ansible_user": "deploy"},
+        "django_app_name=deploy is the user Ansible connects as",
+    ),
+    "app-postgres": ({"django_app_name": "postgres"}, "django_app_name=postgres is an account"),
+    "app-mysql": ({"django_app_name": "mysql"}, "django_app_name=mysql is an account"),
+    "app-www-data": ({"django_app_name": "www-data"}, "django_app_name=www-data is an account"),
+    "app-nobody": ({"django_app_name": "nobody"}, "django_app_name=nobody is an account"),
+    "app-unit-postgresql": ({"django_app_name": "postgresql"}, "or unit template"),
+    "app-unit-user": ({"django_app_name": "user"}, "django_app_name=user is an account or unit"),
+    "app-hosts": (
+        {"django_app_hosts": ["https://app.example.com/"]},
+        "which inventory/shared sets to django_app_hosts",
+    ),
+}
+WEB_HOST = {"vault_django_app_secret_key": "s" * 40}
+
+
+@pytest.fixture(scope="module")
+def app_name_run(tmp_path_factory):
+    hosts = {name: {**WEB_HOST, **values} for name, (values, _) in APP_NAMES.items()}
+    hosts["good-web-host"] = dict(WEB_HOST)
+    return run_playbook(tmp_path_factory.mktemp("names"), hosts, groups=("db", "web"))
+
+
+@pytest.mark.parametrize("case", APP_NAMES)
+def test_an_app_name_that_is_an_account_shipyard_relies_on_is_refused(app_name_run, case):
+    msg = failures(app_name_run).get(case)
+    assert msg is not None, f"{case} was not refused"
+    assert APP_NAMES[case][1] in msg
+    assert "Choose a name of the app's own" in msg or "django_app_hosts" in msg
+
+
+def test_no_host_is_contacted_when_an_app_name_is_refused(app_name_run):
+    assert "UNREACHABLE" not in app_name_run
+    assert failures(app_name_run)["good-web-host"].startswith("Nothing was changed on any host")
+
+
+def test_a_web_host_with_a_name_of_its_own_passes(tmp_path):
+    out = run_playbook(tmp_path, {"web1": {**WEB_HOST, "django_app_name": "notes"}},
+                       groups=("db", "web"))  # fmt: skip
+    assert failures(out) == {}, failures(out)
+    assert "fatal: [web1]: UNREACHABLE!" in out
 
 
 def test_role_map_is_read_from_one_place():
