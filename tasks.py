@@ -60,11 +60,6 @@ def _local_boxes_ready() -> str:
 )
 def up(c, os="debian12", name="", db="", provision=True):
     """Start a sandbox box, provision it, and print how to SSH in."""
-    # Every argument is checked before anything is installed or started.
-    images.lookup(os)
-    boxes.check_name(name or os)
-    if db:
-        boxes.check_db_engine(db)
     host.ensure_docker()
     host.ensure_apt_cache()
     box = boxes.start(name or os, os)
@@ -278,10 +273,10 @@ def manage(c, env="", host_=""):
 
 @task(help={"force": "Rebuild even when the cached image matches its recipe."})
 def images_(c, force=False):
-    """Build the sandbox base images (Debian 12 and 13) unless cached."""
+    """Build the sandbox base images (Debian 12 and 13) unless cached; save them for a CI cache."""
     host.ensure_docker()
     for os_ in images.SUPPORTED.values():
-        print(f"{images.ensure_image(os_, force=force)} ready")
+        print(f"{images.ensure_image(os_, force=force, save=True)} ready")
 
 
 @task()
@@ -544,8 +539,16 @@ def app_test(c, junit=""):
         c.run(f"{python} -m pytest -q{_junit(junit, 'app')}", echo=True)
 
 
+@task()
+def deps(c):
+    """Install the system packages the app's requirements build from (mysqlclient's headers)."""
+    from shipyard import app
+
+    app.ensure_build_packages()
+
+
 db = Collection("db", backup, restore)
-app_ = Collection("app", serve, app_test)
+app_ = Collection("app", serve, app_test, deps)
 ns = Collection(
     up,
     down,

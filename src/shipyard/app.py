@@ -8,18 +8,36 @@ import os
 import sys
 from pathlib import Path
 
-from . import ROOT
-from .shell import run
+from . import ROOT, host
+from .shell import ok, run
 
 APP = ROOT / "app"
 VENV = APP / ".venv"
 REQUIREMENTS = APP / "requirements-dev.txt"  # run-time pins plus pytest-django
 MYSQL_REQUIREMENTS = APP / "requirements-mysql.txt"  # mysqlclient, for DATABASE_URL=mysql://...
+# mysqlclient builds from source: pkg-config finds the client library's headers (and a compiler,
+# which Python images have). CircleCI's cimg/python lacks both packages.
+MYSQL_BUILD_PACKAGES = ("pkg-config", "default-libmysqlclient-dev")
+
+
+def _mysql() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith("mysql")
+
+
+def build_packages() -> list[str]:
+    """The system packages the requirements in use build from."""
+    return list(MYSQL_BUILD_PACKAGES) if _mysql() else []
+
+
+def ensure_build_packages() -> None:
+    """Install them unless there (as root, or with sudo: `inv app.deps`, and before pip)."""
+    needed = build_packages()
+    if needed and not ok("pkg-config", "--exists", "mysqlclient"):
+        host.apt_install(*needed)
 
 
 def _requirements() -> list[Path]:
-    mysql = os.environ.get("DATABASE_URL", "").startswith("mysql")
-    return [REQUIREMENTS, MYSQL_REQUIREMENTS] if mysql else [REQUIREMENTS]
+    return [REQUIREMENTS, MYSQL_REQUIREMENTS] if _mysql() else [REQUIREMENTS]
 
 
 def _stamp() -> Path:
@@ -34,6 +52,7 @@ def ensure_venv() -> Path:
     python = VENV / "bin" / "python"
     if not _stamp().exists():
         print(f"shipyard: installing the sample app's pinned packages into {VENV} (once)")
+        ensure_build_packages()
         run(sys.executable, "-m", "venv", "--clear", str(VENV), echo=True)
         files = [arg for path in _requirements() for arg in ("-r", str(path))]
         run(str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",

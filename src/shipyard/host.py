@@ -21,15 +21,19 @@ APT_CACHE_PORT = 3143
 EXTRA_CA_GLOB = "/usr/local/share/ca-certificates"
 
 
-def _apt_install(*packages: str) -> None:
-    if os.geteuid() != 0:
+def apt_install(*packages: str) -> None:
+    """Install Debian/Ubuntu packages: as root, or through passwordless sudo (CircleCI's images
+    run as a user that has it); otherwise stop with the command to run."""
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if sudo and not ok("sudo", "-n", "true"):
         raise ShipyardError(
             f"{', '.join(packages)} must be installed: run "
             f"`sudo apt-get install {' '.join(packages)}` or run Shipyard as root."
         )
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run("apt-get", "update", "-qq", echo=True, env=env)
-    run("apt-get", "install", "-y", "-qq", *packages, echo=True, env=env)
+    run(*sudo, "apt-get", "update", "-qq", echo=True, env=env)
+    run(*sudo, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq",
+        *packages, echo=True, env=env)  # fmt: skip
 
 
 def ensure_docker() -> None:
@@ -37,7 +41,7 @@ def ensure_docker() -> None:
     if ok("docker", "info"):
         return
     if not shutil.which("dockerd"):
-        _apt_install("docker.io")
+        apt_install("docker.io")
     if not ok("docker", "info"):  # the package may have started it where systemd runs
         log = CACHE / "dockerd.log"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +71,7 @@ def ensure_apt_cache() -> None:
     if apt_cache_up():
         return
     if not shutil.which("apt-cacher-ng") and not Path("/usr/sbin/apt-cacher-ng").exists():
-        _apt_install("apt-cacher-ng")
+        apt_install("apt-cacher-ng")
     if apt_cache_up():  # the package's own service, where systemd runs
         return
     conf = CACHE / "apt-cacher-ng"

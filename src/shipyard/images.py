@@ -13,11 +13,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import host
+from . import STATE, host
 from .shell import ShipyardError, run
 
 PACKAGES = "python3,systemd,systemd-sysv,dbus,sudo,openssh-server,ca-certificates"
 MIRROR = "http://deb.debian.org/debian"
+# Debian's archive key: present on Debian; on Ubuntu (CircleCI's machine images) its package
+# debian-archive-keyring brings it, and debootstrap must be told to use it.
+KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+# `inv images` also saves each image here (`docker save`), and a missing image is loaded from here
+# before it is built: CircleCI's cache keeps this folder between jobs (docker's store it cannot).
+ARCHIVES = STATE / "images"
 
 
 @dataclass(frozen=True)
@@ -89,14 +95,34 @@ def current_hash(os: OS) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def ensure_image(os: OS, force: bool = False) -> str:
-    """Build the image for `os` unless an up-to-date one exists; return its tag."""
+def _archive(os: OS, recipe: str) -> Path:
+    return ARCHIVES / f"{os.name}-{recipe}.tar"
+
+
+def ensure_image(os: OS, force: bool = False, save: bool = False) -> str:
+    """Build the image for `os` unless an up-to-date one exists (in Docker, or saved in
+    ARCHIVES); return its tag. `save`: keep it in ARCHIVES too, for a CI cache."""
     ca_files = host.extra_ca_files()
     want = recipe_hash(os, ca_files)
-    if not force and current_hash(os) == want:
-        return tag(os)
-    if not shutil.which("debootstrap"):
-        host._apt_install("debootstrap")
+    archive = _archive(os, want)
+    if not force and current_hash(os) != want and archive.exists():
+        run("docker", "load", "-q", "-i", str(archive), echo=True)
+    if force or current_hash(os) != want:
+        _build(os, want, ca_files)
+    if save and not archive.exists():
+        ARCHIVES.mkdir(parents=True, exist_ok=True)
+        for old in ARCHIVES.glob(f"{os.name}-*.tar"):
+            old.unlink()
+        run("docker", "save", "-o", str(archive), tag(os), echo=True)
+        archive.chmod(0o644)  # docker writes 0600; a CI cache step may run as another user
+    return tag(os)
+
+
+def _build(os: OS, want: str, ca_files: list[Path]) -> None:
+    missing = [] if shutil.which("debootstrap") else ["debootstrap"]
+    missing += [] if KEYRING.exists() else ["debian-archive-keyring"]
+    if missing:
+        host.apt_install(*missing)
     host.ensure_apt_cache()
     started = time.monotonic()
     print(
@@ -105,7 +131,8 @@ def ensure_image(os: OS, force: bool = False) -> str:
     with tempfile.TemporaryDirectory(prefix="shipyard-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
         mirror = f"http://127.0.0.1:{host.APT_CACHE_PORT}/{MIRROR.removeprefix('http://')}"
-        args = ["--variant=minbase", f"--include={PACKAGES}", os.suite, str(root), mirror]
+        args = ["--variant=minbase", f"--include={PACKAGES}", f"--keyring={KEYRING}", os.suite,
+                str(root), mirror]  # fmt: skip
         run("debootstrap", *args)
         (root / "etc/apt/sources.list").unlink(missing_ok=True)
         (root / "etc/apt/sources.list.d/debian.sources").write_text(SOURCES.format(suite=os.suite))
@@ -132,4 +159,3 @@ def ensure_image(os: OS, force: bool = False) -> str:
             text=False,
         )
     print(f"shipyard: built {tag(os)} in {time.monotonic() - started:.0f} s", flush=True)
-    return tag(os)

@@ -341,7 +341,7 @@ def ansible(box: boxes.Box, book: str, extra: dict, *args: str) -> subprocess.Co
 @pytest.mark.parametrize(
     ("how", "message"),
     [
-        ({"inv": ["-e", "nowhere"]}, "unknown environment -e 'nowhere'"),
+        ({"inv": ["-e", "nowhere"]}, "--env 'nowhere': give an environment"),
         ({"inv": ["--ref", "no-such-ref"]}, "--ref no-such-ref: no such commit"),
         (
             {"vars": {"django_app_settings_module": "notesapi.setings"}},

@@ -123,3 +123,85 @@ def test_the_app_tests_run_beside_each_engines_service_container():
     for engine, image in (("postgresql", "cimg/postgres"), ("mariadb", "cimg/mariadb")):
         images = [c["image"] for c in PIPELINE["executors"][engine]["docker"]]
         assert images[0].startswith("cimg/python") and images[1].startswith(image)
+
+
+# ---- what each job's executor has, against what its commands need ------------------------------
+# The python3 of CircleCI's machine images (their release notes; `python3 --version` there).
+MACHINE_PYTHON = {"ubuntu-2004": (3, 8), "ubuntu-2204": (3, 10), "ubuntu-2404": (3, 12)}
+# ansible-core's own floor (its package metadata: Requires-Python), which ./shipyard checks too.
+CONTROLLER_PYTHON = (3, 11)
+
+
+def _executors_of(job: str) -> list[dict]:
+    """The executors a job runs on: its own, or each one a matrix gives its executor parameter."""
+    name = PIPELINE["jobs"][job]["executor"]
+    if name.startswith("<<"):
+        parameter = re.search(r"parameters\.([\w-]+)", name).group(1)
+        names = _invocations()[job]["matrix"]["parameters"][parameter]
+    else:
+        names = [name]
+    return [PIPELINE["executors"][n] for n in names]
+
+
+def _job_steps(job: str) -> list[str]:
+    return [
+        s["run"] if isinstance(s["run"], str) else s["run"]["command"]
+        for s in PIPELINE["jobs"][job]["steps"]
+        if isinstance(s, dict) and "run" in s
+    ]
+
+
+def test_every_machine_executor_has_a_python_the_controller_supports():
+    machines = {
+        n: e["machine"]["image"] for n, e in PIPELINE["executors"].items() if "machine" in e
+    }
+    assert machines, "the roles and e2e jobs need a machine executor (Docker)"
+    for name, image in machines.items():
+        release = image.split(":")[0]
+        assert release in MACHINE_PYTHON, f"{name}: add {release}'s python3 to MACHINE_PYTHON"
+        assert MACHINE_PYTHON[release] >= CONTROLLER_PYTHON, (
+            f"executor {name} ({image}) has Python {MACHINE_PYTHON[release]}: ansible-core 2.19"
+            f" needs {CONTROLLER_PYTHON} or newer"
+        )
+
+
+def test_docker_executors_run_a_python_the_controller_supports():
+    for name, executor in PIPELINE["executors"].items():
+        if "docker" in executor:
+            image = executor["docker"][0]["image"]
+            version = tuple(int(x) for x in image.split(":")[1].split(".")[:2])
+            assert version >= CONTROLLER_PYTHON, f"{name}: {image}"
+
+
+def test_a_job_that_builds_mysqlclient_installs_its_headers_first(monkeypatch):
+    """cimg/python has no MySQL headers nor pkg-config: pip's build of mysqlclient failed."""
+    from shipyard import app
+
+    checked = 0
+    for job in PIPELINE["jobs"]:
+        if not any("app.test" in run for run in _job_steps(job)):
+            continue
+        for executor in _executors_of(job):
+            url = executor["docker"][0].get("environment", {}).get("DATABASE_URL", "")
+            monkeypatch.setenv("DATABASE_URL", url)
+            needed = app.build_packages()
+            if not url.startswith("mysql"):
+                assert needed == []
+                continue
+            assert {"pkg-config", "default-libmysqlclient-dev"} <= set(needed)
+            runs = _job_steps(job)
+            deps = [i for i, r in enumerate(runs) if r.strip() == "./shipyard app.deps"]
+            first_build = next(i for i, r in enumerate(runs) if "app.test" in r)
+            assert deps and deps[0] < first_build, f"{job}: install the headers before app.test"
+            checked += 1
+    assert checked == 1  # the MariaDB app-tests job
+
+
+def test_machine_jobs_build_and_use_the_toolkit_as_the_same_user():
+    """A venv is bound to its interpreter: root's python3 under sudo is not the job user's."""
+    for job, spec in PIPELINE["jobs"].items():
+        runs = _job_steps(job)
+        if not any(r.startswith("sudo ./shipyard") for r in runs):
+            continue
+        toolkit = next(s for s in spec["steps"] if s == "toolkit" or "toolkit" in s)
+        assert isinstance(toolkit, dict) and toolkit["toolkit"] == {"sudo": True}, job
