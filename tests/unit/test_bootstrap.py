@@ -124,8 +124,15 @@ def test_shipyard_python_names_the_interpreter_outright(checkout, bin_dir, tmp_p
     assert chosen(bin_dir) == "my-python"
 
 
-def stamp_for(checkout: Path, identity: str) -> str:
-    """The stamp `./shipyard` writes: its pins and the interpreter's path and version."""
+def stamp_for(checkout: Path, python: Path, version: str = "") -> str:
+    """The stamp `./shipyard` writes: its pins and the interpreter's path and version (or, with
+    `version`, the stamp another version of it would have written)."""
+    identity = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.executable, sys.version)"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    if version:
+        identity = identity.replace(identity.split()[1], version)
     pins = (checkout / "pyproject.toml").read_bytes() + (checkout / "constraints.txt").read_bytes()
     return ".shipyard-" + hashlib.sha256(pins + identity.encode()).hexdigest()[:16]
 
@@ -142,22 +149,14 @@ def venv_with_stamp(checkout: Path, stamp: str) -> None:
 def test_a_venv_built_by_another_interpreter_is_rebuilt(checkout, bin_dir):
     """A cache restored onto another machine: the stamp names the interpreter that built it."""
     python = interpreter(bin_dir, "python3", (3, 12, 3))
-    identity = subprocess.run(
-        [str(python), "-c", "import sys; print(sys.executable, sys.version)"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    venv_with_stamp(checkout, stamp_for(checkout, identity.replace("3.12.3", "3.11.2")))
+    venv_with_stamp(checkout, stamp_for(checkout, python, version="3.11.2"))
     proc = bootstrap(checkout, bin_dir)
     assert chosen(bin_dir) == "python3", proc.stdout + proc.stderr  # rebuilding, not using it
 
 
 def test_a_venv_built_by_this_interpreter_is_used_as_it_is(checkout, bin_dir):
     python = interpreter(bin_dir, "python3", (3, 12, 3))
-    identity = subprocess.run(
-        [str(python), "-c", "import sys; print(sys.executable, sys.version)"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    venv_with_stamp(checkout, stamp_for(checkout, identity))
+    venv_with_stamp(checkout, stamp_for(checkout, python))
     proc = bootstrap(checkout, bin_dir)
     assert (proc.returncode, proc.stdout) == (0, "used the venv\n"), proc.stderr
     assert chosen(bin_dir) is None
