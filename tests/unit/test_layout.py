@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from shipyard import ROOT
+from shipyard import ROOT, boxes
 
 ROLES = ROOT / "roles"
 LIBRARY_ROLES = {"common"}  # included by the other roles, never mapped to a group
@@ -20,11 +20,27 @@ def role_map() -> dict[str, list[str]]:
     return doc["shipyard_roles"]
 
 
+def expand(entry: str) -> list[str]:
+    """A map entry's role names: a plain name, or `{{ db_engine }}` as each engine it may be."""
+    if "{" not in entry:
+        return [entry]
+    assert re.fullmatch(r"\{\{ *db_engine *\}\}", entry), f"unexpected template {entry!r}"
+    return list(boxes.DB_ENGINES)
+
+
 def test_every_role_is_mapped_to_a_host_group_once():
-    mapped = [r for roles in role_map().values() for r in roles]
-    # The db entry names its role by db_engine: it stands for both database roles.
-    mapped = [r for r in mapped if "{" not in r] + ["postgresql", "mysql"]
+    mapped = [name for roles in role_map().values() for r in roles for name in expand(r)]
     assert sorted(mapped) == APPLIED, "add the role to playbooks/group_vars/all/roles.yml"
+
+
+def test_the_role_map_test_reads_the_map():
+    """The check above fails when a database role is dropped from the map (it once added both
+    back whatever the map said)."""
+    assert expand("{{ db_engine }}") == ["postgresql", "mysql"]
+    assert expand("nginx") == ["nginx"]
+    without_db = {**role_map(), "db": []}
+    mapped = [name for roles in without_db.values() for r in roles for name in expand(r)]
+    assert sorted(mapped) != APPLIED
 
 
 @pytest.mark.parametrize("role", APPLIED)
@@ -51,9 +67,9 @@ def typed_inputs(kind: str) -> list[tuple[str, str]]:
 
 
 def uses(role: str, name: str) -> list[str]:
-    """Every line of the role's tasks, handlers and templates that reads the input."""
+    """Every line of the role's tasks, handlers, templates and vars that reads the input."""
     lines = []
-    for folder in ("tasks", "handlers", "templates"):
+    for folder in ("tasks", "handlers", "templates", "vars"):
         for path in sorted((ROLES / role / folder).glob("*")):
             if path.name in ("checks.yml", "validate.yml"):
                 continue
@@ -65,11 +81,15 @@ def uses(role: str, name: str) -> list[str]:
 @pytest.mark.parametrize(("role", "name"), typed_inputs("bool"))
 def test_boolean_inputs_are_converted_where_used(role, name):
     """`-e flag=false` arrives as the string "false", which is true: every use needs `| bool`."""
-    unconverted = [ln for ln in uses(role, name) if not re.search(rf"{name} \| bool", ln)]
+    found = uses(role, name)
+    assert found, f"{name}: no use found where the test reads (tasks, handlers, templates, vars)"
+    unconverted = [ln for ln in found if not re.search(rf"{name} \| bool", ln)]
     assert unconverted == [], f"{name} used without | bool"
 
 
 @pytest.mark.parametrize(("role", "name"), typed_inputs("int"))
 def test_integer_inputs_are_converted_where_used(role, name):
-    unconverted = [ln for ln in uses(role, name) if not re.search(rf"{name}\]? \| int", ln)]
+    found = uses(role, name)
+    assert found, f"{name}: no use found where the test reads (tasks, handlers, templates, vars)"
+    unconverted = [ln for ln in found if not re.search(rf"{name}\]? \| int", ln)]
     assert unconverted == [], f"{name} used without | int"
