@@ -23,6 +23,18 @@ class Tally:
     releases: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
     order: list[str] = field(default_factory=list)  # releases in the order they first answered
+    last: str = ""  # the release of the latest 2xx answer: who serves at the end
+
+    def answered(self, release: str) -> None:
+        self.served += 1
+        if release not in self.releases:
+            self.order.append(release)
+        self.releases[release] += 1
+        self.last = release
+
+    def refused(self, why: str) -> None:
+        self.failed += 1
+        self.errors[why] += 1
 
 
 class SteadyClient:
@@ -32,6 +44,8 @@ class SteadyClient:
         self.port, self.path, self.host = port, path, host
         self.tally = Tally()
         self._stop = threading.Event()
+        self.crash = ""  # what ended the client's thread before it was stopped, if anything
+        self.ran_to_end = False  # the thread was still sending when the block ended
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._tls = ssl.create_default_context()
         self._tls.check_hostname = False
@@ -44,23 +58,21 @@ class SteadyClient:
             resp = conn.getresponse()
             body = resp.read()
             if 200 <= resp.status < 300:
-                self.tally.served += 1
-                release = str(json.loads(body).get("release", "?"))
-                if release not in self.tally.releases:
-                    self.tally.order.append(release)
-                self.tally.releases[release] += 1
+                self.tally.answered(str(json.loads(body).get("release", "?")))
             else:
-                self.tally.failed += 1
-                self.tally.errors[f"HTTP {resp.status}"] += 1
+                self.tally.refused(f"HTTP {resp.status}")
         except (OSError, http.client.HTTPException, ValueError) as err:
-            self.tally.failed += 1
-            self.tally.errors[type(err).__name__] += 1
+            self.tally.refused(type(err).__name__)
         finally:
             conn.close()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._one()
+        try:
+            while not self._stop.is_set():
+                self._one()
+        except BaseException as err:  # recorded, not lost: the counts would silently stop
+            self.crash = f"{type(err).__name__}: {err}"
+            raise
 
     def __enter__(self) -> SteadyClient:
         self._thread.start()
@@ -69,5 +81,6 @@ class SteadyClient:
 
     def __exit__(self, *exc) -> None:
         time.sleep(0.3)  # and some after
+        self.ran_to_end = self._thread.is_alive()
         self._stop.set()
         self._thread.join(timeout=15)

@@ -71,6 +71,7 @@ def releases(box: boxes.Box) -> list[dict]:
 
 
 def assert_zero_downtime(client: SteadyClient, allowed: set[str]) -> None:
+    assert client.ran_to_end, f"the steady client stopped early: {client.crash}"
     t = client.tally
     assert t.failed == 0, f"{t.failed} failed requests of {t.served + t.failed}: {dict(t.errors)}"
     assert t.served > 20, "the client hardly ran"
@@ -224,7 +225,7 @@ def test_a_code_change_deploys_with_zero_failed_requests(postgres_box, project):
     after = live(postgres_box)
     assert after.endswith(head[:7]) and after != before
     assert_zero_downtime(client, {before, after})
-    assert client.tally.order[-1] == after, "the new release serves at the end"
+    assert client.tally.last == after, "the new release serves at the end"
     assert (
         "Deployed " + after in out.stdout
         and f"https://localhost:{postgres_box.https_port}/" in out.stdout
