@@ -25,8 +25,18 @@ def client(engine: str, sql: str, password: str) -> str:
     return f"PGPASSWORD='{password}' psql -h 127.0.0.1 -U app -d app -qAtc \"{sql}\""
 
 
+REACHED = "shipyard-test: the box ran the command"
+
+
 def on_box(box: boxes.Box, command: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*boxes.ssh_args(box), command], capture_output=True, text=True)
+    """`command` on the box over SSH, its own exit code kept. A failure of ssh itself (exit code
+    255, also a possible code of a command) fails the test here: the marker proves the box's
+    shell ran the command, so "it failed" never stands for "the box was not reached"."""
+    wrapped = f"{command}\nrc=$?; echo '{REACHED}' >&2; exit $rc"
+    proc = subprocess.run([*boxes.ssh_args(box), wrapped], capture_output=True, text=True)
+    assert REACHED in proc.stderr, f"ssh to {box.name} failed (rc={proc.returncode}): {proc.stderr}"
+    proc.stderr = proc.stderr.replace(REACHED + "\n", "")
+    return proc
 
 
 @pytest.fixture(scope="module", params=["postgresql", "mysql"])
@@ -43,10 +53,18 @@ def test_app_user_logs_in_and_creates_a_table(db_box):
     assert out.stdout.split() == ["3"]
 
 
+# What each engine says when it refuses the app user's password (not just any failure).
+REFUSED = {
+    "postgresql": 'password authentication failed for user "app"',
+    "mysql": "Access denied for user 'app'@",
+}
+
+
 def test_wrong_password_is_refused(db_box):
     engine, box = db_box
     out = on_box(box, client(engine, "SELECT 1", "not-the-password"))
     assert out.returncode != 0
+    assert REFUSED[engine] in out.stderr, out.stderr
 
 
 def test_rerun_is_idempotent_and_never_shows_the_password(db_box):
@@ -83,7 +101,8 @@ def test_changing_the_password_applies_it(db_box):
         assert parse_recap(out)[box.name].changed > 0
         assert new not in out and old not in out
         assert on_box(box, client(engine, "SELECT 1", new)).returncode == 0
-        assert on_box(box, client(engine, "SELECT 1", old)).returncode != 0
+        refused = on_box(box, client(engine, "SELECT 1", old))
+        assert refused.returncode != 0 and REFUSED[engine] in refused.stderr, refused.stderr
     finally:
         SECRET.write_text(old)
         inv("provision", "--limit", box.name, "--tags", "database")
