@@ -34,3 +34,4 @@ def test_finds_a_problem(host, tool, source, finding):
 def test_tools_stay_out_of_the_system_interpreter(host):
     out = host.run("python3 -c 'import ruff'")
     assert out.rc != 0
+    assert "No module named 'ruff'" in out.stderr  # not any other failure of python3
