@@ -101,7 +101,10 @@ def engine_box(request, app_box, project):
 def postgres_box(engine_box):
     engine, box = engine_box
     if engine != "postgresql":
-        pytest.skip("run on the PostgreSQL box only (the behaviour does not depend on the engine)")
+        # Named where it runs instead: the test's [postgresql] case.
+        pytest.skip(
+            "runs as this test's [postgresql] case: the behaviour does not depend on the engine"
+        )
     return box
 
 
