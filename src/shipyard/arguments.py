@@ -23,6 +23,7 @@ from pathlib import Path
 
 import invoke
 
+from . import boxes, remote
 from .shell import ShipyardError
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -118,8 +119,9 @@ def _engines() -> list[str]:
 # The kinds of argument the tasks take. Names refer to what the argument is, not to one task.
 KINDS: dict[str, Kind] = {
     "env": choice(_environments, "an environment, a folder of inventory/"),
+    # The rules the modules apply themselves, not copies: boxes.BOX_NAME, the database roles'.
     "box": _pattern(
-        r"[a-z0-9][a-z0-9-]{0,40}", "a box name: lower-case letters, digits and -, e.g. web1"
+        boxes.BOX_NAME.pattern, "a box name: lower-case letters, digits and -, e.g. web1"
     ),
     "os": choice(_os_names, "an operating system"),
     "db": choice(_engines, "a database engine"),
@@ -141,7 +143,7 @@ KINDS: dict[str, Kind] = {
         "a release id as `inv releases` prints it, e.g. 20261126T210501Z-bd3d03dcfb0f",
     ),
     "database": _pattern(
-        r"[a-z_][a-z0-9_]{0,62}", "a lower-case SQL identifier (a-z, 0-9, _), e.g. app_copy"
+        remote.db_identifier(), "a lower-case SQL identifier (a-z, 0-9, _), e.g. app_copy"
     ),
     "lines": _number(1, 100_000, "a whole number from 1 to 100000"),
     "port": _number(1, 65_535, "a TCP port, a whole number from 1 to 65535"),

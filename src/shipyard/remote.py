@@ -31,6 +31,11 @@ def _name_rule() -> tuple[str, list[str], str]:
     )
 
 
+def db_identifier() -> str:
+    """The database roles' pattern for names (roles/common/vars/main.yml)."""
+    return _name_rule()[0]
+
+
 def check_database(name: str) -> None:
     """The database roles' rule for names: a plain identifier that is not the engine's own."""
     identifier, reserved, prefix = _name_rule()
