@@ -3,13 +3,15 @@ requirements, installed once and again only when a requirements file changes."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from . import ROOT, host
-from .shell import ok, run
+from .shell import git, ok, run
 
 APP = ROOT / "app"
 VENV = APP / ".venv"
@@ -59,3 +61,47 @@ def ensure_venv() -> Path:
             *files, echo=True)  # fmt: skip
         _stamp().touch()
     return python
+
+
+def sample_project(dest: Path) -> Path:
+    """A copy of the sample app in a git repository of its own (one commit), as a team's project
+    would be: the deploy tests and `inv bench --deploy` commit changes to it and deploy it."""
+    shutil.copytree(
+        APP, dest,
+        ignore=shutil.ignore_patterns(".venv", "__pycache__", "*.sqlite3", "staticfiles", "media",
+                                      ".pytest_cache"),
+    )  # fmt: skip
+    git(dest, "init", "-q")
+    commit(dest, "The sample app", {})
+    return dest
+
+
+def commit(repo: Path, message: str, files: dict[str, str | None]) -> str:
+    """Write (or delete, for None) files in the repository and commit them; return the commit."""
+    for rel, text in files.items():
+        path = repo / rel
+        if text is None:
+            path.unlink()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def serve(port: int) -> None:
+    """`inv app.serve`: migrate the local sqlite database, then Django's development server."""
+    python = str(ensure_venv())
+    env = {**os.environ, "DEBUG": "1"}
+    run(python, "manage.py", "migrate", "--noinput", echo=True, capture=False, cwd=APP, env=env)
+    print(
+        f"\nThe sample app: http://127.0.0.1:{port}/api/ (docs: /api/docs/, admin: /admin/)\n"
+        'A user for it, in another terminal (README, "The sample app"):\n'
+        "  cd app && DEBUG=1 DJANGO_SUPERUSER_PASSWORD=change-me-please .venv/bin/python "
+        "manage.py createsuperuser --noinput --username ada --email ada@example.com\n",
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the server
+        run(python, "manage.py", "runserver", f"127.0.0.1:{port}", capture=False, cwd=APP,
+            env=env)  # fmt: skip

@@ -24,7 +24,7 @@ from pathlib import Path
 import invoke
 
 from . import boxes, remote
-from .shell import ShipyardError
+from .shell import CommandFailed, ShipyardError
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -194,6 +194,8 @@ def task(
                         table[kind], str(value), name, name in positional
                     )
                 return body(*bound.args, **bound.kwargs)
+            except CommandFailed as err:  # its own output said why: keep its exit code
+                raise invoke.Exit(code=err.code) from None
             except ShipyardError as err:
                 raise invoke.Exit(f"shipyard: {err}", code=2) from None
 

@@ -84,7 +84,7 @@ def _inv() -> str:
 def deploy_runs(box: boxes.Box, project: Path) -> list[DeployRun]:
     """Time a first deploy, a code-only deploy, the same ref again and a rollback of `project` on
     `box`, each under a steady HTTPS client through nginx (the commands a user runs)."""
-    from .deploy import commit
+    from .app import commit
     from .traffic import SteadyClient
 
     health = project / "notesapi" / "health.py"  # the sample app's; any file would do
@@ -104,3 +104,70 @@ def deploy_runs(box: boxes.Box, project: Path) -> list[DeployRun]:
             seconds, _ = timed(_inv(), *cmd, *extra, "--limit", box.name, cwd=str(ROOT))
         runs.append(DeployRun(name, seconds, client.tally.served, client.tally.failed, goal))
     return runs
+
+
+def provisioning(os_name: str) -> str:
+    """`inv bench`: the apt floor, a cold run, a re-run and --check on fresh boxes; the table."""
+    from .environments import boxes_ready
+
+    try:
+        proxy = boxes_ready()
+        # Warm-up: a full run fills the apt cache and tells which packages the roles ask for.
+        warm = boxes.start("bench-warmup", os_name)
+        fresh = manual_packages(warm.container)
+        boxes_ready()
+        provision_box(warm.name)
+        packages = sorted(manual_packages(warm.container) - fresh)
+        boxes.remove(warm.name)
+        floor = apt_floor("bench-floor", os_name, packages, proxy)
+        boxes.start("bench", os_name)
+        boxes_ready()
+        cold, out1 = provision_box("bench")
+        rerun, out2 = provision_box("bench")
+        check, out3 = provision_box("bench", "--check")
+    finally:
+        for name in ("bench-warmup", "bench"):
+            boxes.remove(name)
+        boxes.write_inventory(boxes.running())
+    changed = [parse_recap(o.stdout)["bench"].changed for o in (out1, out2, out3)]
+    rows = [
+        ("apt-get install floor (one call)", floor, "-", ""),
+        ("cold provision", cold, changed[0], f"{cold / floor:.2f}x floor (goal <= 1.3x)"),
+        ("idempotent re-run", rerun, changed[1], "goal < 15 s, changed=0"),
+        ("--check on converged box", check, changed[2], "goal changed=0"),
+    ]
+    lines = [
+        f"Provisioning benchmark, one {os_name} box, {len(packages)} packages requested",
+        f"{'run':<34} {'seconds':>8} {'changed':>8}  note",
+    ]
+    lines += [f"{name:<34} {secs:>8.1f} {chg!s:>8}  {note}" for name, secs, chg, note in rows]
+    return "\n".join(lines)
+
+
+def deploy(os_name: str) -> str:
+    """`inv bench --deploy`: a provisioned box, a copy of the sample app in a git repository of
+    its own, four runs under a steady client; the table."""
+    import tempfile
+
+    from . import ansible, playbooks
+    from .app import sample_project
+    from .environments import boxes_ready
+
+    name = "bench-deploy"
+    try:
+        boxes_ready()
+        boxes.start(name, os_name)
+        boxes_ready()
+        ansible.playbook(playbooks.command("provision", "local", limit=name), quiet=True)
+        box = next(x for x in boxes.running() if x.name == name)
+        with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:
+            runs = deploy_runs(box, sample_project(Path(tmp) / "notes"))
+    finally:
+        boxes.remove(name)
+        boxes.write_inventory(boxes.running())
+    lines = [
+        f"Deploy benchmark, one {os_name} box (PostgreSQL, nginx), a steady HTTPS client",
+        f"{'run':<32} {'seconds':>8} {'served':>7} {'failed':>7}  note",
+    ]
+    lines += [f"{r.name:<32} {r.seconds:>8.1f} {r.served:>7} {r.failed:>7}  {r.goal}" for r in runs]
+    return "\n".join(lines)

@@ -1,99 +1,21 @@
-"""The app's releases on an environment's web hosts: the commands around the deploy.
+"""The app's releases on an environment's web hosts: `inv deploy`, `rollback`, `releases`,
+`status`, `logs` and `manage`.
 
-`inv deploy` / `inv rollback` run playbooks (they change hosts). The read-only and interactive
-commands (`inv releases`, `status`, `logs [--follow]`, `manage`) need a terminal or a plain
-answer, which Ansible does not give: they run `ssh` with the connection settings Ansible resolves
-from the same inventory (`ansible-inventory`), so there is still one place that says how to reach
-a host. On the host they call the release tool the django_app role installs.
+`deploy` and `rollback` run playbooks (they change hosts). The read-only and interactive
+commands need a terminal or a plain answer, which Ansible does not give: they reach each web host
+as src/shipyard/hosts.py says and ask the release tool the django_app role installs there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import shlex
-import shutil
-import subprocess
-from dataclasses import dataclass
+import sys
 from pathlib import Path
 
-from . import ROOT, playbooks
-from .shell import ShipyardError
-
-TOOL = "/usr/local/sbin/shipyard-release"
-# The deploy key a CI job brings (README "Continuous delivery"): Ansible gets it as --private-key,
-# and ssh_for uses it for hosts whose inventory names no key, so both log in the same way.
-DEPLOY_KEY = "SHIPYARD_SSH_KEY_FILE"
-
-
-@dataclass(frozen=True)
-class WebHost:
-    name: str
-    ssh: list[str]  # ssh argv up to and including user@host
-    app: str  # django_app_name
-
-    def command(self, *remote: str, tty: bool = False) -> list[str]:
-        argv = list(self.ssh)
-        if tty:
-            argv.insert(1, "-t")
-        # ssh joins its arguments into one string for the remote shell: quote them here.
-        return [*argv, shlex.join(["sudo", "--", *remote])]
-
-    def tool(self, *args: str, tty: bool = False) -> list[str]:
-        return self.command(TOOL, "--config", f"/etc/shipyard/{self.app}.json", *args, tty=tty)
-
-
-def _plain(value, what: str, host: str) -> str:
-    text = str(value)
-    if "{{" in text:
-        raise ShipyardError(
-            f"{host}: {what} is a template ({text}); `inv releases/status/logs/manage` read the"
-            " inventory's plain values: set it without {{ }}"
-        )
-    return text
-
-
-def ssh_for(name: str, hostvars: dict, deploy_key: str | None = None) -> list[str]:
-    """ssh argv for a host from Ansible's connection variables (pure, unit-tested); `deploy_key`
-    (default: $SHIPYARD_SSH_KEY_FILE) when they name no key."""
-    argv = ["ssh", "-o", "BatchMode=yes"]
-    port = hostvars.get("ansible_port")
-    if port:
-        argv += ["-p", _plain(port, "ansible_port", name)]
-    key = hostvars.get("ansible_ssh_private_key_file")
-    if key:
-        argv += ["-i", _plain(key, "ansible_ssh_private_key_file", name)]
-    elif deploy_key or (deploy_key is None and os.environ.get(DEPLOY_KEY)):
-        argv += ["-i", deploy_key or os.environ[DEPLOY_KEY]]
-    for var in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
-        if hostvars.get(var):
-            argv += shlex.split(_plain(hostvars[var], var, name))
-    user = hostvars.get("ansible_user")
-    target = _plain(hostvars.get("ansible_host", name), "ansible_host", name)
-    return [*argv, f"{_plain(user, 'ansible_user', name)}@{target}" if user else target]
-
-
-def web_hosts(env: str = "") -> list[WebHost]:
-    sources = [playbooks.SHARED, *playbooks.inventory(env)]
-    argv = ["ansible-inventory", "--list"]
-    for source in sources:
-        argv += ["-i", str(source)]
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise ShipyardError(f"ansible-inventory failed:\n{proc.stderr.strip()[-1500:]}")
-    data = json.loads(proc.stdout)
-    hostvars = data.get("_meta", {}).get("hostvars", {})
-    names = data.get("web", {}).get("hosts", [])
-    if not names:
-        raise ShipyardError("the environment has no host in the web group: nothing runs the app")
-    return [
-        WebHost(
-            n,
-            ssh_for(n, hostvars.get(n, {})),
-            str(hostvars.get(n, {}).get("django_app_name", "app")),
-        )
-        for n in names
-    ]
+from . import ROOT, ansible, environments, playbooks
+from .hosts import WebHost, web_hosts
+from .shell import ShipyardError, run
 
 
 def pick(hosts: list[WebHost], name: str) -> WebHost:
@@ -109,7 +31,7 @@ def pick(hosts: list[WebHost], name: str) -> WebHost:
 
 def query(host: WebHost, *args: str):
     # From the project root: an environment's pinned known_hosts is a path relative to it.
-    proc = subprocess.run(host.tool(*args), capture_output=True, text=True, cwd=ROOT)
+    proc = run(*host.tool(*args), check=False, cwd=ROOT)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip()
         if "command not found" in detail or "No such file" in detail:
@@ -156,36 +78,53 @@ def deploy_vars(ref: str, allow_dirty: bool, source: str = "") -> dict[str, str]
     return extra
 
 
-def sample_project(dest: Path) -> Path:
-    """A copy of the sample app in a git repository of its own (one commit), as a team's project
-    would be: the deploy tests and `inv bench --deploy` commit changes to it and deploy it."""
-    shutil.copytree(
-        ROOT / "app", dest,
-        ignore=shutil.ignore_patterns(".venv", "__pycache__", "*.sqlite3", "staticfiles", "media",
-                                      ".pytest_cache"),
-    )  # fmt: skip
-    git(dest, "init", "-q")
-    commit(dest, "The sample app", {})
-    return dest
+# ---- the tasks ----------------------------------------------------------------------------------
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=Shipyard", "-c", "user.email=dev@example.com",
-         *args],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
+def deploy(env: str, ref: str, allow_dirty: bool, source: str, limit: str, verbose: int) -> None:
+    environments.ready(env, changes_hosts=True)
+    extra = deploy_vars(ref, allow_dirty, source)
+    ansible.playbook(
+        playbooks.command("deploy", env, extra_vars=extra, limit=limit, verbose=verbose)
+    )
 
 
-def commit(repo: Path, message: str, files: dict[str, str | None]) -> str:
-    """Write (or delete, for None) files in the repository and commit them; return the commit."""
-    for rel, text in files.items():
-        path = repo / rel
-        if text is None:
-            path.unlink()
+def rollback(env: str, to: str, limit: str, verbose: int) -> None:
+    environments.ready(env, changes_hosts=True)
+    extra = rollback_vars(to)
+    ansible.playbook(
+        playbooks.command("rollback", env, extra_vars=extra, limit=limit, verbose=verbose)
+    )
+
+
+def _chosen(env: str, name: str, every: bool) -> list[WebHost]:
+    environments.ready(env)
+    hosts = web_hosts(env)
+    return hosts if every and not name else [pick(hosts, name)]
+
+
+def report(env: str, name: str, what: str) -> None:
+    """`inv releases` / `status`: each web host's answer (or only `name`'s), as text."""
+    for h in _chosen(env, name, every=True):
+        answer = query(h, what)
+        if what == "releases":
+            print(f"{h.name}:\n{releases_table(answer)}")
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", message)
-    return git(repo, "rev-parse", "HEAD")
+            print(status_line(h.name, answer))
+
+
+def logs(env: str, name: str, lines: int, follow: bool) -> None:
+    """`inv logs`: the app's gunicorn journal (both slots) from one web host."""
+    (h,) = _chosen(env, name, every=False)
+    remote = ["journalctl", "--no-pager", "-u", f"{h.app}@*", "-n", str(lines)]
+    # From the project root: an environment's pinned known_hosts is a path relative to it.
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow
+        run(*h.command(*remote, *(["-f"] if follow else []), tty=follow), capture=False, cwd=ROOT)
+
+
+def manage(env: str, name: str, args: list[str]) -> None:
+    """`inv manage -- ARGS`: manage.py in the live release, with this terminal."""
+    if not args:
+        raise ShipyardError("give the command after --, e.g. `inv manage -- showmigrations`")
+    (h,) = _chosen(env, name, every=False)
+    run(*h.tool("manage", *args, tty=sys.stdin.isatty()), capture=False, cwd=ROOT)

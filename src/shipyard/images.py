@@ -118,6 +118,12 @@ def ensure_image(os: OS, force: bool = False, save: bool = False) -> str:
     return tag(os)
 
 
+def build_all(force: bool = False) -> list[str]:
+    """`inv images`: every supported OS's image, built unless cached, and saved for a CI cache."""
+    host.ensure_docker()
+    return [ensure_image(os, force=force, save=True) for os in SUPPORTED.values()]
+
+
 def _build(os: OS, want: str, ca_files: list[Path]) -> None:
     missing = [] if shutil.which("debootstrap") else ["debootstrap"]
     missing += [] if KEYRING.exists() else ["debian-archive-keyring"]

@@ -73,3 +73,21 @@ def restore_command(env: str, dump: str, host: str, database: str) -> list[str]:
         "shipyard_stamp": time.strftime("%Y%m%d-%H%M%S"),
     }
     return playbooks.command("db-restore", env, limit=host, extra_vars=extra)
+
+
+def backup(env: str, host: str, database: str, output: str) -> Path:
+    """`inv db.backup`: run the backup playbook; return the local file written."""
+    from . import ansible, environments
+
+    environments.ready(env)
+    argv, path = backup_command(env, host, database, output)
+    ansible.playbook(argv)
+    return path
+
+
+def restore(env: str, dump: str, host: str, database: str) -> None:
+    """`inv db.restore`: run the restore playbook."""
+    from . import ansible, environments
+
+    environments.ready(env)
+    ansible.playbook(restore_command(env, dump, host, database))

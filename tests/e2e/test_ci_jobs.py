@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from shipyard import ROOT, boxes, ci, host, images
+from shipyard import ROOT, boxes, host, images, pipeline
 
 IMAGE = images.tag(images.lookup("debian12"))  # Debian 12's python3 is 3.11, as cimg/python:3.11
-EXECUTOR = ci.pipeline()["executors"]["mariadb"]
+EXECUTOR = pipeline.pipeline()["executors"]["mariadb"]
 JOB_ENV = EXECUTOR["docker"][0]["environment"]
 SERVICE_ENV = EXECUTOR["docker"][1]["environment"]
 # What cimg/python has besides Python: a compiler, git, sudo (the headers it lacks stay out).
@@ -118,7 +118,7 @@ def test_the_mariadb_app_tests_job_runs_where_its_executor_lacks_the_headers(job
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "CI": "true",
     }
-    steps = ["./shipyard --list", *ci.job_commands("app-tests", {"engine": "mariadb"})]
+    steps = ["./shipyard --list", *pipeline.job_commands("app-tests", {"engine": "mariadb"})]
     assert "./shipyard app.deps" in steps
     outputs = []
     for step in steps:

@@ -12,15 +12,17 @@ import uuid
 import pytest
 from test_deploy import live, on_box
 
-from shipyard import ROOT, boxes, ci
-from shipyard.deploy import git
+from shipyard import ROOT, boxes, pipeline
+from shipyard.ansible import DEPLOY_KEY, VAULT_PASSWORD
+from shipyard.shell import git
+from shipyard.smoke import SMOKE_PASSWORD
 
 
 @pytest.fixture(scope="module")
 def staging(app_box) -> boxes.Box:
     """The PostgreSQL box (shared with the database and deploy tests) as `staging`."""
     box = app_box("postgresql")
-    ci.standin("staging", box)
+    pipeline.standin("staging", box)
     return box
 
 
@@ -31,9 +33,7 @@ def commit_beside_head() -> str:
     env = {**os.environ, "GIT_INDEX_FILE": str(index)}
 
     def g(*args: str, stdin: str | None = None) -> str:
-        argv = ["git", "-C", str(ROOT), *args]
-        out = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True, check=True)
-        return out.stdout.strip()
+        return git(ROOT, *args, env=env, input=stdin)
 
     try:
         g("read-tree", "HEAD")
@@ -51,7 +51,7 @@ def run_job(environ: dict[str, str], home) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
     env.update(HOME=str(home), **environ)
     output = ""
-    for command in ci.job_commands("deploy", {"env": "staging", "ssh-fingerprint": ""}):
+    for command in pipeline.job_commands("deploy", {"env": "staging", "ssh-fingerprint": ""}):
         proc = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env,
                               capture_output=True, text=True)  # fmt: skip
         output += proc.stdout + proc.stderr
@@ -71,7 +71,7 @@ def footprint(box: boxes.Box) -> tuple[int, str, str]:
 
 def test_the_deploy_job_delivers_the_built_commit_and_passes_its_smoke_test(staging, tmp_path):
     commit = commit_beside_head()
-    environ = ci.job_environment("staging", commit, staging)
+    environ = pipeline.job_environment("staging", commit, staging)
     rc, output = run_job(environ, tmp_path)
     assert rc == 0, output[-4000:]
     assert live(staging).endswith(f"-{commit[:7]}"), "the release id names the commit built"
@@ -79,19 +79,19 @@ def test_the_deploy_job_delivers_the_built_commit_and_passes_its_smoke_test(stag
     assert "smoke: API round trip as shipyard-smoke: POST, GET, DELETE /api/notes/" in output
     log = (ROOT / "deploy.log").read_text()  # the job's artifact
     assert live(staging) in log
-    for secret in (environ[ci.VAULT_PASSWORD], environ[ci.SMOKE_PASSWORD]):
+    for secret in (environ[VAULT_PASSWORD], environ[SMOKE_PASSWORD]):
         assert secret not in output and secret not in log
 
 
 @pytest.mark.parametrize(
     ("unset", "message"),
     [
-        (ci.VAULT_PASSWORD, "SHIPYARD_VAULT_PASSWORD is not set"),
-        (ci.SSH_KEY, "no SSH key to log in with: set SHIPYARD_SSH_KEY_FILE"),
+        (VAULT_PASSWORD, "SHIPYARD_VAULT_PASSWORD is not set"),
+        (DEPLOY_KEY, "no SSH key to log in with: set SHIPYARD_SSH_KEY_FILE"),
     ],
 )
 def test_a_missing_secret_stops_the_job_before_any_login(staging, tmp_path, unset, message):
-    environ = ci.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
+    environ = pipeline.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
     del environ[unset]
     before = footprint(staging)
     rc, output = run_job(environ, tmp_path)
@@ -104,11 +104,11 @@ def test_a_missing_secret_stops_the_job_before_any_login(staging, tmp_path, unse
 def test_a_host_key_that_is_not_the_pinned_one_stops_the_job(staging, tmp_path):
     other = tmp_path / "other"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
-    ci.standin(
+    pipeline.standin(
         "staging", staging, known_key=" ".join(other.with_suffix(".pub").read_text().split()[:2])
     )
     try:
-        environ = ci.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
+        environ = pipeline.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
         before = footprint(staging)
         rc, output = run_job(environ, tmp_path)
         assert rc != 0
@@ -116,4 +116,35 @@ def test_a_host_key_that_is_not_the_pinned_one_stops_the_job(staging, tmp_path):
         assert "PLAY [" not in output
         assert footprint(staging) == before
     finally:
-        ci.standin("staging", staging)
+        pipeline.standin("staging", staging)
+
+
+@pytest.mark.parametrize(
+    ("command", "expect"),
+    [
+        (["status"], "healthy"),
+        (["releases"], "current"),
+        (["logs", "--lines", "20"], "gunicorn"),
+        (["manage", "--", "showmigrations", "notes"], "[X] 0001_initial"),
+    ],
+    ids=["status", "releases", "logs", "manage"],
+)
+def test_operations_read_an_environment_whose_vault_is_encrypted(
+    staging, tmp_path, command, expect
+):
+    """`inv status/releases/logs/manage -e staging` as a team runs them (README "Environments"):
+    the vault encrypted, the password in SHIPYARD_VAULT_PASSWORD, host keys pinned and checked."""
+    environ = pipeline.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
+    vault = pipeline.STANDINS / "staging" / "group_vars" / "all" / "vault.yml"
+    assert vault.read_text().startswith("$ANSIBLE_VAULT"), "the stand-in's vault is encrypted"
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    env.update(HOME=str(tmp_path), **environ)
+    name, *rest = command
+    proc = subprocess.run([str(ROOT / "shipyard"), name, "-e", "staging", *rest], cwd=ROOT,
+                          env=env, capture_output=True, text=True)  # fmt: skip
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert expect in output, output[-3000:]
+    if name in ("status", "releases"):
+        assert live(staging) in output, "the live release is the one the box serves"
+    assert environ[VAULT_PASSWORD] not in output

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shipyard import boxes
+from shipyard import boxes, host
 from shipyard.shell import ShipyardError
 
 
@@ -35,7 +35,7 @@ def test_inv_up_checks_its_arguments_before_touching_docker(monkeypatch, kwargs,
             "Docker or the apt cache was touched before the arguments were checked"
         )
 
-    monkeypatch.setattr(tasks.host, "ensure_docker", touched)
-    monkeypatch.setattr(tasks.host, "ensure_apt_cache", touched)
+    monkeypatch.setattr(host, "ensure_docker", touched)
+    monkeypatch.setattr(host, "ensure_apt_cache", touched)
     with pytest.raises(Exit, match=message):
         tasks.up(Context(), **kwargs)

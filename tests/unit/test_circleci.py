@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import tasks
-from shipyard import ROOT, images
+from shipyard import ROOT, images, suite
 
 CONFIG = ROOT / ".circleci" / "config.yml"
 PIPELINE = yaml.safe_load(CONFIG.read_text())
@@ -111,7 +111,7 @@ def test_the_deploy_job_deploys_the_built_commit_and_smoke_tests_it():
 
 @pytest.mark.parametrize(("job", "parameter", "values"), [
     ("app-tests", "engine", ["postgresql", "mariadb"]),
-    ("roles", "role", tasks.ROLES),  # the postgresql and mysql roles: both engines
+    ("roles", "role", suite.ROLES),  # the postgresql and mysql roles: both engines
     ("roles", "os", list(images.SUPPORTED)),
 ])  # fmt: skip
 def test_the_matrices_cover_every_engine_role_and_platform(job, parameter, values):

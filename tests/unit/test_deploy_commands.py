@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard import deploy
+from shipyard import deploy, hosts
 from shipyard.shell import ShipyardError
 
 
 def test_ssh_uses_the_inventorys_connection_settings():
-    argv = deploy.ssh_for(
+    argv = hosts.ssh_for(
         "web1",
         {
             "ansible_host": "203.0.113.5",
@@ -27,11 +27,11 @@ def test_ssh_uses_the_inventorys_connection_settings():
 
 def test_a_templated_connection_setting_is_named():
     with pytest.raises(ShipyardError, match="ansible_host is a template"):
-        deploy.ssh_for("web1", {"ansible_host": "{{ lookup('env', 'HOST') }}"})
+        hosts.ssh_for("web1", {"ansible_host": "{{ lookup('env', 'HOST') }}"})
 
 
 def test_remote_arguments_are_quoted_for_the_remote_shell():
-    host = deploy.WebHost("web1", ["ssh", "web1"], "app")
+    host = hosts.WebHost("web1", ["ssh", "web1"], "app")
     argv = host.tool("manage", "shell", "-c", "print('a b'); import os")
     assert argv[:2] == ["ssh", "web1"]
     assert argv[2].startswith("sudo -- /usr/local/sbin/shipyard-release --config")
@@ -55,9 +55,9 @@ def test_status_line_says_when_nothing_is_live():
 
 
 def test_the_deploy_key_is_used_where_the_inventory_names_none():
-    assert deploy.ssh_for("web1", {"ansible_user": "d"}, "/ci/key")[:5] == [
+    assert hosts.ssh_for("web1", {"ansible_user": "d"}, "/ci/key")[:5] == [
         "ssh", "-o", "BatchMode=yes", "-i", "/ci/key",
     ]  # fmt: skip
-    named = deploy.ssh_for("web1", {"ansible_ssh_private_key_file": "/box/key"}, "/ci/key")
+    named = hosts.ssh_for("web1", {"ansible_ssh_private_key_file": "/box/key"}, "/ci/key")
     assert "/box/key" in named and "/ci/key" not in named
-    assert "-i" not in deploy.ssh_for("web1", {}, "")
+    assert "-i" not in hosts.ssh_for("web1", {}, "")

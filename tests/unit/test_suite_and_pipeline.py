@@ -1,0 +1,72 @@
+"""What `inv test` and `inv ci` decide before running anything (src/shipyard/suite.py,
+pipeline.py): which suites run, in which order, with which arguments; the production approval.
+The commands themselves are recorded, not run: this is the selection logic only."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipyard import ROOT, pipeline, suite
+
+
+@pytest.fixture
+def ran(monkeypatch):
+    commands: list[tuple[list[str], str]] = []
+
+    def record(*argv, cwd=None, **_kw):
+        commands.append((list(argv), str(cwd)))
+
+    monkeypatch.setattr(suite, "run", record)
+    monkeypatch.setattr(suite, "boxes_env", lambda: {})
+    monkeypatch.setattr(suite.app, "ensure_venv", lambda: ROOT / "app" / ".venv" / "bin" / "python")
+    return commands
+
+
+def test_the_suites_run_cheapest_first_whatever_order_they_are_asked_in(ran):
+    suite.run_suites(["e2e", "unit"])
+    tiers = [next(a for a in argv if a.startswith("tests/")) for argv, _ in ran]
+    assert tiers == ["tests/unit", "tests/e2e"]
+
+
+def test_only_the_suites_asked_for_run(ran):
+    suite.run_suites(["app"])
+    assert len(ran) == 1 and ran[0][1] == str(ROOT / "app")
+    assert not any("molecule" in " ".join(argv) or "yamllint" in argv for argv, _ in ran)
+
+
+def test_one_role_on_one_platform(ran):
+    suite.run_suites(["roles"], role="git", os_name="debian13")
+    ((argv, cwd),) = ran
+    assert argv[-3:] == ["test", "--platform-name", "debian13"]
+    assert cwd == str(ROOT / "roles" / "git")
+
+
+def test_every_role_with_a_scenario_runs_without_a_role(ran):
+    suite.run_suites(["roles"])
+    assert [cwd.rsplit("/", 1)[-1] for _, cwd in ran] == suite.ROLES
+    assert {"base", "postgresql", "mysql"} <= set(suite.ROLES)
+
+
+def test_junit_results_go_where_asked(ran, tmp_path):
+    suite.run_suites(["unit"], junit=str(tmp_path / "results"))
+    assert f"--junit-xml={tmp_path / 'results' / 'unit.xml'}" in ran[0][0]
+
+
+@pytest.mark.parametrize(
+    ("answer", "approved"), [("y", True), ("Y ", True), ("n", False), ("", False)]
+)
+def test_production_waits_for_a_yes_on_a_terminal(answer, approved):
+    assert pipeline.approved(ask=lambda _prompt: answer, tty=True) is approved
+
+
+def test_without_a_terminal_the_approval_is_given_and_said(capsys):
+    def never(_prompt):
+        raise AssertionError("no terminal: nobody to ask")
+
+    assert pipeline.approved(ask=never, tty=False) is True
+    assert "hold: approved (no terminal to ask" in capsys.readouterr().out
+
+
+def test_the_timings_table_rounds_to_whole_seconds():
+    table = pipeline.timings_table([("deploy-staging", 301.6), ("pipeline", 600.0)])
+    assert table.splitlines()[2:] == ["| deploy-staging | 302 |", "| pipeline | 600 |"]
