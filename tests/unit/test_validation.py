@@ -426,9 +426,9 @@ def test_inputs_that_passed_are_checked_again_once_they_change(tmp_path):
     known); any change to an input brings them back."""
     facts = tmp_path / "facts"
     first = run_playbook(tmp_path, {"h1": {"base_ssh_port": 22}}, facts=facts)
-    assert "common : Check real types" in first
+    assert "Check real types, ports, sizes and one-line strings of" in first
     again = run_playbook(tmp_path, {"h1": {"base_ssh_port": 22}}, facts=facts)
-    assert "common : Check real types" not in again
+    assert "Check real types, ports, sizes and one-line strings of" not in again
     assert "fatal: [h1]: UNREACHABLE!" in again
     changed = run_playbook(tmp_path, {"h1": {"base_ssh_port": 0}}, facts=facts)
     assert failures(changed)["h1"].startswith("base_ssh_port=0 is not a TCP port")
