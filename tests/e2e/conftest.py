@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,13 @@ def inv(*args: str, check: bool = True) -> subprocess.CompletedProcess:
             f"inv {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
         )
     return proc
+
+
+def warnings_in(proc: subprocess.CompletedProcess) -> list[str]:
+    """Ansible's warnings in a run's output ([WARNING], [DEPRECATION WARNING]): a normal run prints
+    none, because their causes are gone (ansible.cfg leaves warnings on)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+    return [line for line in text.splitlines() if "WARNING]" in line]
 
 
 # What changes on a box on its own, never because of a run: temporary files, the private /tmp

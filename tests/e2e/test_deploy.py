@@ -21,10 +21,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import INV, inv
+from conftest import INV, inv, warnings_in
 
 from shipyard import ROOT, STATE, boxes, playbooks
-from shipyard.deploy import commit, git, sample_project
+from shipyard.app import commit, sample_project
+from shipyard.hosts import tool_path
+from shipyard.shell import git
 from shipyard.traffic import SteadyClient
 
 ENGINES = ["postgresql", "mysql"]
@@ -65,9 +67,7 @@ def on_box(box: boxes.Box, command: str) -> str:
 
 
 def releases(box: boxes.Box) -> list[dict]:
-    return json.loads(
-        on_box(box, "/usr/local/sbin/shipyard-release --config /etc/shipyard/app.json releases")
-    )
+    return json.loads(on_box(box, f"{tool_path()} --config /etc/shipyard/app.json releases"))
 
 
 def assert_zero_downtime(client: SteadyClient, allowed: set[str]) -> None:
@@ -234,6 +234,7 @@ def test_a_code_change_deploys_with_zero_failed_requests(postgres_box, project):
         and f"https://localhost:{postgres_box.https_port}/" in out.stdout
     )
     assert "reusing virtualenv" in out.stdout, "a code-only deploy installs nothing"
+    assert warnings_in(out) == []
 
 
 def test_the_same_ref_again_restarts_nothing(postgres_box, project):
@@ -246,10 +247,12 @@ def test_the_same_ref_again_restarts_nothing(postgres_box, project):
 def test_rollback_and_back_drop_nothing(postgres_box):
     newer = live(postgres_box)
     with SteadyClient(postgres_box.https_port) as client:
-        inv("rollback", "--limit", postgres_box.name)
+        out = inv("rollback", "--limit", postgres_box.name)
     older = live(postgres_box)
     assert older != newer
     assert_zero_downtime(client, {newer, older})
+    assert f"Rolled back to {older} on {postgres_box.name}" in out.stdout
+    assert warnings_in(out) == []
     with SteadyClient(postgres_box.https_port) as client:
         inv("rollback", "--limit", postgres_box.name, "--to", newer)
     assert live(postgres_box) == newer

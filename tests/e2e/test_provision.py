@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import inv, no_file_changes
+from conftest import inv, no_file_changes, warnings_in
 from conftest import provision_with as provision_box
 
 from shipyard import boxes
@@ -54,19 +54,24 @@ def test_bad_variable_fails_before_any_change(box, tmp_path, variable, value, me
 
 
 def test_cold_provision_succeeds(box):
-    recap = parse_recap(inv("provision", "--limit", BOX).stdout)[BOX]
+    proc = inv("provision", "--limit", BOX)
+    recap = parse_recap(proc.stdout)[BOX]
     assert recap.failed == 0
     assert recap.changed > 0
+    assert warnings_in(proc) == []
 
 
 def test_second_run_changes_nothing(box):
-    recap = parse_recap(inv("provision", "--limit", BOX).stdout)[BOX]
+    proc = inv("provision", "--limit", BOX)
+    recap = parse_recap(proc.stdout)[BOX]
     assert (recap.failed, recap.changed) == (0, 0)
+    assert warnings_in(proc) == [], "a re-run prints no warning (deprecated options, sources)"
 
 
 def test_check_mode_on_converged_box_reports_no_change(box):
-    out = inv("provision", "--limit", BOX, "--check").stdout
-    assert parse_recap(out)[BOX].changed == 0
+    proc = inv("provision", "--limit", BOX, "--check")
+    assert parse_recap(proc.stdout)[BOX].changed == 0
+    assert warnings_in(proc) == []
 
 
 def test_generated_key_logs_in_and_password_is_refused(box):
