@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ROOT, boxes
+from . import ROOT, boxes, host
 from .shell import run
 
 RECAP = re.compile(
@@ -111,7 +111,8 @@ def provisioning(os_name: str) -> str:
     from .environments import boxes_ready
 
     try:
-        proxy = boxes_ready()
+        boxes_ready()
+        proxy = host.apt_proxy_for_boxes()
         # Warm-up: a full run fills the apt cache and tells which packages the roles ask for.
         warm = boxes.start("bench-warmup", os_name)
         fresh = manual_packages(warm.container)

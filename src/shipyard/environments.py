@@ -14,12 +14,13 @@ def is_sandbox(env: str) -> bool:
     return env in ("", "local")
 
 
-def boxes_ready() -> str:
-    """Docker, the apt cache and an up-to-date box inventory; return the boxes' apt proxy URL."""
+def boxes_ready() -> list[boxes.Box]:
+    """Docker, the apt cache and an up-to-date box inventory; return the running boxes."""
     host.ensure_docker()
     host.ensure_apt_cache()
-    boxes.write_inventory(boxes.running())
-    return host.apt_proxy_for_boxes()
+    running = boxes.running()
+    boxes.write_inventory(running)
+    return running
 
 
 def ready(env: str, changes_hosts: bool = False) -> None:
@@ -27,8 +28,7 @@ def ready(env: str, changes_hosts: bool = False) -> None:
     environment whose hosts the task changes, every preflight check (vault password, SSH key,
     pinned host keys, every host answering with its pinned key)."""
     if is_sandbox(env):
-        boxes_ready()
-        if not boxes.running():
+        if not boxes_ready():
             raise ShipyardError("no sandbox box is running: start one with `inv up`")
     elif changes_hosts:
         preflight.check(env)
