@@ -58,8 +58,7 @@ def inventory(env: str, environ: Mapping[str, str] | None = None) -> dict:
     argv = [str(BIN / "ansible-inventory"), "--list"]
     for source in [playbooks.SHARED, *playbooks.inventory(env)]:
         argv += ["-i", str(source)]
-    env_vars = environment(environ)
-    proc = run(*argv, check=False, cwd=ROOT, env=env_vars)
+    proc = run(*argv, check=False, cwd=ROOT, env=environment(environ))
     if proc.returncode != 0 and "no vault secrets" in proc.stderr:
         raise ShipyardError(
             f"-e {env}: its inventory has vault-encrypted files: set {VAULT_PASSWORD} to the"

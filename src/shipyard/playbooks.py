@@ -15,7 +15,7 @@ from . import ROOT, STATE
 from .shell import ShipyardError
 
 # SHIPYARD_INVENTORIES points -e ENV elsewhere: `inv ci` uses it for the sandbox boxes standing in
-# for staging and production (src/shipyard/ci.py). The shared layer stays the project's.
+# for staging and production (src/shipyard/pipeline.py). The shared layer stays the project's.
 INVENTORIES = Path(os.environ.get("SHIPYARD_INVENTORIES") or ROOT / "inventory")
 PLAYBOOKS = ROOT / "playbooks"
 SHARED = ROOT / "inventory" / "shared"  # the settings layer every environment reads first
