@@ -76,5 +76,6 @@ def run_suites(wanted: list[str], role: str = "", os_name: str = "", junit: str 
             run(molecule, "test", *platform, echo=True, capture=False, env=env,
                 cwd=ROOT / "roles" / name)  # fmt: skip
     if "e2e" in wanted:
-        run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/e2e",
+        # --durations: where the slowest tier's time goes, in every run's log (CI's too).
+        run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=30", "tests/e2e",
             *junit_option(junit, "e2e"), echo=True, capture=False, env=env, cwd=ROOT)  # fmt: skip
