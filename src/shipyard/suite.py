@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import ROOT, app, host, images
-from .shell import run
+from . import ROOT, STATE, app, host, images
+from .shell import CommandFailed, run
 
 SUITES = ("lint", "unit", "app", "roles", "e2e")
 ROLES = sorted(p.parent.parent.name for p in (ROOT / "roles").glob("*/molecule/default"))
@@ -56,26 +58,78 @@ def boxes_env() -> dict[str, str]:
             "ANSIBLE_FORCE_COLOR": "1"}  # fmt: skip
 
 
+# How many roles' Molecule scenarios run at once when several are asked for (each is two
+# containers, Debian 12 and 13, whose platforms are named after the role so that they never meet).
+# A scenario spends most of its time waiting (apt downloads through the cache, services starting,
+# the base role's attacks sleeping out a ban): three at once keep this 2-core machine busy.
+ROLES_AT_ONCE = 3
+ROLE_LOGS = STATE / "logs" / "molecule"
+
+
+def molecule(role: str, os_name: str, env: dict[str, str], log: Path | None = None) -> None:
+    """`molecule test` for one role, its platforms named `<role>-debian12`/`-debian13`
+    (.config/molecule/config.yml reads SHIPYARD_MOLECULE_PREFIX); its output goes to this terminal,
+    or to `log` when several run at once."""
+    prefix = f"{role}-"
+    platform = ["--platform-name", prefix + os_name] if os_name else []
+    argv = [str(Path(sys.executable).parent / "molecule"), "test", *platform]
+    env = {**env, "SHIPYARD_MOLECULE_PREFIX": prefix}
+    if log is None:
+        run(*argv, echo=True, capture=False, env=env, cwd=ROOT / "roles" / role)
+        return
+    with log.open("w") as out:
+        run(*argv, capture=False, env=env, cwd=ROOT / "roles" / role, stdout=out, stderr=out)
+
+
+def roles_tier(roles: list[str], os_name: str, env: dict[str, str]) -> None:
+    """Each role's scenario; several run ROLES_AT_ONCE at a time, each into its own log (a line
+    when it ends; the whole log of one that failed). Every scenario runs even if one fails."""
+    if len(roles) == 1:
+        molecule(roles[0], os_name, env)
+        return
+    ROLE_LOGS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+
+    def one(role: str) -> str | None:
+        log = ROLE_LOGS / f"{role}.log"
+        t0 = time.monotonic()
+        try:
+            molecule(role, os_name, env, log)
+        except CommandFailed:
+            print(f"roles: {role} FAILED after {time.monotonic() - t0:.0f} s; its log:", flush=True)
+            print(log.read_text(errors="replace"), flush=True)
+            return role
+        print(f"roles: {role} passed in {time.monotonic() - t0:.0f} s ({log})", flush=True)
+        return None
+
+    print(f"+ molecule test, {ROLES_AT_ONCE} roles at a time: {', '.join(roles)}", flush=True)
+    with ThreadPoolExecutor(ROLES_AT_ONCE) as pool:
+        failed = [r for r in pool.map(one, roles) if r]
+    print(f"roles: {len(roles)} scenarios in {time.monotonic() - started:.0f} s", flush=True)
+    if failed:
+        raise CommandFailed(("molecule", "test", *failed), 1)
+
+
 def run_suites(wanted: list[str], role: str = "", os_name: str = "", junit: str = "") -> None:
     """Run the suites in `wanted` (names from SUITES), in SUITES' order."""
     python = sys.executable
     if "lint" in wanted:
         lint()
     if "unit" in wanted:
-        run(python, "-m", "pytest", "-q", "tests/unit", *junit_option(junit, "unit"), echo=True,
-            capture=False, cwd=ROOT)  # fmt: skip
+        # Two workers (xdist, one per core): the input checks are ansible-playbook runs, CPU-bound
+        # and one core each; a module's shared run stays on one worker (its xdist_group).
+        run(python, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup", "tests/unit",
+            *junit_option(junit, "unit"), echo=True, capture=False, cwd=ROOT)  # fmt: skip
     if "app" in wanted:
         app_tests(junit)
     if not {"roles", "e2e"} & set(wanted):
         return
     env = boxes_env()
     if "roles" in wanted:
-        platform = ["--platform-name", os_name] if os_name else []
-        for name in [role] if role else ROLES:
-            molecule = str(Path(python).parent / "molecule")
-            run(molecule, "test", *platform, echo=True, capture=False, env=env,
-                cwd=ROOT / "roles" / name)  # fmt: skip
+        roles_tier([role] if role else list(ROLES), os_name, env)
     if "e2e" in wanted:
-        # --durations: where the slowest tier's time goes, in every run's log (CI's too).
-        run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=30", "tests/e2e",
-            *junit_option(junit, "e2e"), echo=True, capture=False, env=env, cwd=ROOT)  # fmt: skip
+        # Two workers, one per database engine's box (every e2e test is in the xdist_group of
+        # the box it uses: tests/e2e/conftest.py); --durations: where the time goes, in CI's log.
+        run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist",
+            "loadgroup", "--durations=30", "tests/e2e", *junit_option(junit, "e2e"), echo=True,
+            capture=False, env=env, cwd=ROOT)  # fmt: skip

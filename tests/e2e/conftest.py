@@ -1,4 +1,10 @@
-"""End-to-end fixtures: real sandbox boxes, driven through the same `inv` commands users type."""
+"""End-to-end fixtures: real sandbox boxes, driven through the same `inv` commands users type.
+
+`inv test` runs this tier on two workers (pytest-xdist, `--dist loadgroup`): every test is marked
+with the xdist_group of the database engine whose box it uses, so each worker makes one engine's
+box and runs that box's tests in file order; the tests with boxes of their own are placed to even
+the two workers' load. Each worker has its own state folder (below), so their boxes never meet.
+Run without xdist (plain pytest), the same tests run one after another on the same two boxes."""
 
 from __future__ import annotations
 
@@ -14,7 +20,8 @@ from pathlib import Path
 import pytest
 
 # A state folder of the test run's own, outside the checkout, set before shipyard is imported: its
-# boxes, SSH key, secrets and facts are apart from a developer's (`inv` subprocesses inherit it).
+# boxes, SSH key, secrets and facts are apart from a developer's (`inv` subprocesses inherit it),
+# and each xdist worker makes its own.
 os.environ["SHIPYARD_STATE"] = tempfile.mkdtemp(prefix="shipyard-e2e-")
 
 from shipyard import ROOT, boxes
@@ -127,21 +134,33 @@ def fresh_box():
     boxes.write_inventory(boxes.running())
 
 
+class AppBoxes:
+    """The box of each database engine, provisioned from bare and with the sample app deployed, as
+    `inv up --db ENGINE` leaves it: one per engine for the whole session, shared by the database,
+    deploy and provisioning tests (only the cold `inv up` itself is about provisioning: its output
+    is kept for them)."""
+
+    def __init__(self, fresh_box):
+        self.fresh_box = fresh_box
+        self.made: dict[str, boxes.Box] = {}
+        self.up_runs: dict[str, subprocess.CompletedProcess] = {}
+
+    def __call__(self, engine: str) -> boxes.Box:
+        if engine not in self.made:
+            name = self.fresh_box(f"e2e-{engine}").name
+            self.up_runs[engine] = inv("up", "--name", name, "--db", engine)
+            self.made[engine] = next(b for b in boxes.running() if b.name == name)
+        return self.made[engine]
+
+    def up_run(self, engine: str) -> subprocess.CompletedProcess:
+        """The `inv up` that made the engine's box from bare (made now if it is not yet)."""
+        self(engine)
+        return self.up_runs[engine]
+
+
 @pytest.fixture(scope="session")
-def app_box(fresh_box):
-    """Factory: the box of a database engine, provisioned from bare and with the sample app
-    deployed, as `inv up --db ENGINE` leaves it. One per engine for the whole session: the database
-    and deploy tests share it (their subject is not provisioning)."""
-    made: dict[str, boxes.Box] = {}
-
-    def get(engine: str) -> boxes.Box:
-        if engine not in made:
-            name = fresh_box(f"e2e-{engine}").name
-            inv("up", "--name", name, "--db", engine)
-            made[engine] = next(b for b in boxes.running() if b.name == name)
-        return made[engine]
-
-    return get
+def app_box(fresh_box) -> AppBoxes:
+    return AppBoxes(fresh_box)
 
 
 def provision_with(box: boxes.Box, *args: str) -> subprocess.CompletedProcess:

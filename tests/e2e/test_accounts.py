@@ -12,6 +12,8 @@ from conftest import no_file_changes, provision_with
 
 from shipyard import boxes
 
+pytestmark = pytest.mark.xdist_group("postgresql")  # the worker that has this box (conftest)
+
 CASES = {
     "a person's account": (
         "useradd --create-home bob",

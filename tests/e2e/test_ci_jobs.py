@@ -24,6 +24,9 @@ import pytest
 
 from shipyard import ROOT, boxes, host, images, pipeline
 
+# Containers of its own: on the PostgreSQL box's worker (conftest) to even the two workers' load.
+pytestmark = pytest.mark.xdist_group("postgresql")
+
 IMAGE = images.tag(images.lookup("debian12"))  # Debian 12's python3 is 3.11, as cimg/python:3.11
 EXECUTOR = pipeline.pipeline()["executors"]["mariadb"]
 JOB_ENV = EXECUTOR["docker"][0]["environment"]

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 from conftest import inv
+from test_deploy import ENGINES
 
 from shipyard import STATE, boxes
 from shipyard.bench import parse_recap
@@ -39,7 +40,7 @@ def on_box(box: boxes.Box, command: str) -> subprocess.CompletedProcess:
     return proc
 
 
-@pytest.fixture(scope="module", params=["postgresql", "mysql"])
+@pytest.fixture(scope="module", params=ENGINES)  # each on the worker that has its box (conftest)
 def db_box(request, app_box):
     return request.param, app_box(request.param)
 

@@ -29,7 +29,8 @@ from shipyard.hosts import tool_path
 from shipyard.shell import git
 from shipyard.traffic import SteadyClient
 
-ENGINES = ["postgresql", "mysql"]
+# Each engine's tests run on the worker that has its box (conftest).
+ENGINES = [pytest.param(e, marks=pytest.mark.xdist_group(e)) for e in ("postgresql", "mysql")]
 TLS = ssl.create_default_context()
 TLS.check_hostname = False
 TLS.verify_mode = ssl.CERT_NONE
@@ -216,22 +217,22 @@ def test_a_migration_that_fails_leaves_the_database_as_it_was(engine_box, projec
     commit(project, "Remove the failing migration", {path: None})
 
 
-# ---- zero downtime, rollback, same ref (the behaviour is the engine's too, run on PostgreSQL) --
-def test_a_code_change_deploys_with_zero_failed_requests(postgres_box, project):
-    before = live(postgres_box)
+# ---- zero downtime, rollback, same ref: on both engines (MariaDB's DDL is not transactional) --
+def test_a_code_change_deploys_with_zero_failed_requests(engine_box, project):
+    _, box = engine_box
+    before = live(box)
     view = project / "notesapi" / "health.py"
     head = commit(
         project, "A one-line change", {"notesapi/health.py": view.read_text() + "\n# v2\n"}
     )
-    with SteadyClient(postgres_box.https_port) as client:
-        out = deploy(postgres_box, project)
-    after = live(postgres_box)
+    with SteadyClient(box.https_port) as client:
+        out = deploy(box, project)
+    after = live(box)
     assert after.endswith(head[:7]) and after != before
     assert_zero_downtime(client, {before, after})
     assert client.tally.last == after, "the new release serves at the end"
     assert (
-        "Deployed " + after in out.stdout
-        and f"https://localhost:{postgres_box.https_port}/" in out.stdout
+        "Deployed " + after in out.stdout and f"https://localhost:{box.https_port}/" in out.stdout
     )
     assert "reusing virtualenv" in out.stdout, "a code-only deploy installs nothing"
     assert warnings_in(out) == []
@@ -244,18 +245,19 @@ def test_the_same_ref_again_restarts_nothing(postgres_box, project):
     assert on_box(postgres_box, "systemctl show -p MainPID --value 'app@*' | grep -v '^0$'") == pid
 
 
-def test_rollback_and_back_drop_nothing(postgres_box):
-    newer = live(postgres_box)
-    with SteadyClient(postgres_box.https_port) as client:
-        out = inv("rollback", "--limit", postgres_box.name)
-    older = live(postgres_box)
+def test_rollback_and_back_drop_nothing(engine_box):
+    _, box = engine_box
+    newer = live(box)
+    with SteadyClient(box.https_port) as client:
+        out = inv("rollback", "--limit", box.name)
+    older = live(box)
     assert older != newer
     assert_zero_downtime(client, {newer, older})
-    assert f"Rolled back to {older} on {postgres_box.name}" in out.stdout
+    assert f"Rolled back to {older} on {box.name}" in out.stdout
     assert warnings_in(out) == []
-    with SteadyClient(postgres_box.https_port) as client:
-        inv("rollback", "--limit", postgres_box.name, "--to", newer)
-    assert live(postgres_box) == newer
+    with SteadyClient(box.https_port) as client:
+        inv("rollback", "--limit", box.name, "--to", newer)
+    assert live(box) == newer
     assert_zero_downtime(client, {newer, older})
 
 
@@ -289,33 +291,35 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_broken_release_never_takes_traffic(postgres_box, project, fault):
+def test_a_broken_release_never_takes_traffic(engine_box, project, fault):
+    _, box = engine_box
     rel, breaks, phase = FAULTS[fault]
-    before = live(postgres_box)
+    before = live(box)
     good = (project / rel).read_text()
     assert breaks(good) != good, "the fault must change the file"
     commit(project, f"Break: {fault}", {rel: breaks(good)})
-    with SteadyClient(postgres_box.https_port) as client:
-        out = deploy(postgres_box, project, check=False)
+    with SteadyClient(box.https_port) as client:
+        out = deploy(box, project, check=False)
     text = out.stdout + out.stderr
     assert out.returncode != 0 and phase in text, text[-3000:]
     assert f"{before} still serves" in text
     assert_zero_downtime(client, {before})
-    states = {r["id"]: r["state"] for r in releases(postgres_box)}
+    states = {r["id"]: r["state"] for r in releases(box)}
     assert "failed" in states.values(), "the broken release is marked failed"
     commit(project, f"Fix: {fault}", {rel: good})
-    deploy(postgres_box, project)
-    assert live(postgres_box) != before
+    deploy(box, project)
+    assert live(box) != before
 
 
 def test_a_deploy_killed_mid_build_leaves_the_old_release_and_a_lock_that_does_not_block(
-    postgres_box, project
+    engine_box, project
 ):
-    before = live(postgres_box)
-    commit(project, "Another change", {"notesapi/extra.py": "VALUE = 1\n"})
-    with SteadyClient(postgres_box.https_port) as client:
+    engine, box = engine_box
+    before = live(box)
+    commit(project, "Another change", {"notesapi/extra.py": f"VALUE = {engine!r}\n"})
+    with SteadyClient(box.https_port) as client:
         proc = subprocess.Popen(
-            [INV, "deploy", "--source", str(project), "--limit", postgres_box.name],
+            [INV, "deploy", "--source", str(project), "--limit", box.name],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
@@ -328,12 +332,12 @@ def test_a_deploy_killed_mid_build_leaves_the_old_release_and_a_lock_that_does_n
         os.killpg(proc.pid, signal.SIGKILL)  # the deploy and everything it started
         proc.wait()
     assert "Build: unpack" in seen, seen[-2000:]
-    assert live(postgres_box) == before
+    assert live(box) == before
     assert_zero_downtime(client, {before})
-    assert on_box(postgres_box, "cat /srv/app/deploy.lock"), "the kill left the lock behind"
-    out = deploy(postgres_box, project)
+    assert on_box(box, "cat /srv/app/deploy.lock"), "the kill left the lock behind"
+    out = deploy(box, project)
     assert "taking over the deploy lock" in out.stdout
-    assert live(postgres_box) != before
+    assert live(box) != before
 
 
 # ---- bad input: a clear message, nothing changed on the host ----------------------------------

@@ -7,7 +7,11 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from shipyard import boxes
+
+pytestmark = pytest.mark.xdist_group("postgresql")  # the worker that has this box (conftest)
 
 # PostgreSQL's SSLRequest: a server answers with one byte, S or N; nothing else does.
 SSL_REQUEST = bytes.fromhex("0000000804d2162f")

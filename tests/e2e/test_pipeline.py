@@ -17,6 +17,8 @@ from shipyard.ansible import DEPLOY_KEY, VAULT_PASSWORD
 from shipyard.shell import git
 from shipyard.smoke import SMOKE_PASSWORD
 
+pytestmark = pytest.mark.xdist_group("postgresql")  # the worker that has this box (conftest)
+
 
 @pytest.fixture(scope="module")
 def staging(app_box) -> boxes.Box:

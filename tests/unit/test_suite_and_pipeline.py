@@ -10,7 +10,7 @@ from shipyard import ROOT, pipeline, suite
 
 
 @pytest.fixture
-def ran(monkeypatch):
+def ran(monkeypatch, tmp_path):
     commands: list[tuple[list[str], str]] = []
 
     def record(*argv, cwd=None, **_kw):
@@ -18,6 +18,7 @@ def ran(monkeypatch):
 
     monkeypatch.setattr(suite, "run", record)
     monkeypatch.setattr(suite, "boxes_env", lambda: {})
+    monkeypatch.setattr(suite, "ROLE_LOGS", tmp_path / "logs")
     monkeypatch.setattr(suite.app, "ensure_venv", lambda: ROOT / "app" / ".venv" / "bin" / "python")
     return commands
 
@@ -37,14 +38,16 @@ def test_only_the_suites_asked_for_run(ran):
 def test_one_role_on_one_platform(ran):
     suite.run_suites(["roles"], role="git", os_name="debian13")
     ((argv, cwd),) = ran
-    assert argv[-3:] == ["test", "--platform-name", "debian13"]
+    assert argv[-3:] == ["test", "--platform-name", "git-debian13"]
     assert cwd == str(ROOT / "roles" / "git")
 
 
 def test_every_role_with_a_scenario_runs_without_a_role(ran):
     suite.run_suites(["roles"])
-    assert [cwd.rsplit("/", 1)[-1] for _, cwd in ran] == suite.ROLES
+    # Several at once: the order they start in is the pool's.
+    assert sorted(cwd.rsplit("/", 1)[-1] for _, cwd in ran) == suite.ROLES
     assert {"base", "postgresql", "mysql"} <= set(suite.ROLES)
+    assert all("--platform-name" not in argv for argv, _ in ran), "both platforms of each"
 
 
 def test_junit_results_go_where_asked(ran, tmp_path):
@@ -70,3 +73,23 @@ def test_without_a_terminal_the_approval_is_given_and_said(capsys):
 def test_the_timings_table_rounds_to_whole_seconds():
     table = pipeline.timings_table([("deploy-staging", 301.6), ("pipeline", 600.0)])
     assert table.splitlines()[2:] == ["| deploy-staging | 302 |", "| pipeline | 600 |"]
+
+
+def test_a_failed_role_is_named_and_shown_and_the_others_still_run(monkeypatch, tmp_path, capsys):
+    ran: list[str] = []
+
+    def molecule(*argv, cwd=None, stdout=None, **_kw):
+        role = str(cwd).rsplit("/", 1)[-1]
+        ran.append(role)
+        stdout.write(f"the scenario of {role}\n")
+        if role == "git":
+            raise suite.CommandFailed(tuple(argv), 2)
+
+    monkeypatch.setattr(suite, "run", molecule)
+    monkeypatch.setattr(suite, "ROLE_LOGS", tmp_path)
+    with pytest.raises(suite.CommandFailed, match="git"):
+        suite.roles_tier(["base", "git", "python"], "", {})
+    assert sorted(ran) == ["base", "git", "python"]
+    out = capsys.readouterr().out
+    assert "roles: git FAILED" in out and "the scenario of git" in out
+    assert "the scenario of base" not in out, "a passing scenario's log is only named"

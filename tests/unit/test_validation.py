@@ -291,6 +291,8 @@ def bad_run(tmp_path_factory):
     return run_playbook(tmp_path_factory.mktemp("bad"), hosts)
 
 
+# One playbook run serves every test that reads it: under xdist (`inv test`) they go to one worker.
+@pytest.mark.xdist_group("bad_run")
 @pytest.mark.parametrize(("case", "values", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_refused_by_name_before_connecting(bad_run, case, values, message):
     msg = failures(bad_run).get(host_name(case))
@@ -299,6 +301,7 @@ def test_bad_input_is_refused_by_name_before_connecting(bad_run, case, values, m
     assert "Traceback" not in msg
 
 
+@pytest.mark.xdist_group("bad_run")
 def test_no_host_is_contacted_when_any_input_is_bad(bad_run):
     assert "UNREACHABLE" not in bad_run
     assert "Nothing was changed on any host: the inputs of" in bad_run
@@ -306,6 +309,7 @@ def test_no_host_is_contacted_when_any_input_is_bad(bad_run):
     assert failures(bad_run)["good-bystander"].startswith("Nothing was changed on any host")
 
 
+@pytest.mark.xdist_group("bad_run")
 def test_secrets_never_appear_in_the_messages(bad_run):
     assert "a-long-enough-test-password" not in bad_run
     assert "tiny-pw-42" not in bad_run
@@ -396,6 +400,7 @@ def app_name_run(tmp_path_factory):
     return run_playbook(tmp_path_factory.mktemp("names"), hosts, groups=("db", "web"))
 
 
+@pytest.mark.xdist_group("app_name_run")
 @pytest.mark.parametrize("case", APP_NAMES)
 def test_an_app_name_that_is_an_account_shipyard_relies_on_is_refused(app_name_run, case):
     msg = failures(app_name_run).get(case)
@@ -404,6 +409,7 @@ def test_an_app_name_that_is_an_account_shipyard_relies_on_is_refused(app_name_r
     assert "Choose a name of the app's own" in msg or "django_app_hosts" in msg
 
 
+@pytest.mark.xdist_group("app_name_run")
 def test_no_host_is_contacted_when_an_app_name_is_refused(app_name_run):
     assert "UNREACHABLE" not in app_name_run
     assert failures(app_name_run)["good-web-host"].startswith("Nothing was changed on any host")
