@@ -252,9 +252,8 @@ def restore(c, file, env="", host_="", database=""):
 )
 def ci(c, skip_tests=False, approve=False):
     """Run the CircleCI pipeline here, in its order: the tests, then staging, hold, production."""
-    print(
-        "\n" + shipyard.pipeline.timings_table(shipyard.pipeline.run_locally(skip_tests, approve))
-    )
+    timings = shipyard.pipeline.run_locally(skip_tests, approve)
+    print("\n" + shipyard.suite.timings_table(timings, "job"))
 
 
 @task(kinds={"port": "port"}, help={"port": "Port on 127.0.0.1 (default 8000)."})

@@ -170,8 +170,3 @@ def run_locally(skip_tests: bool = False, approve: bool = False) -> list[tuple[s
         timings.append((f"deploy-{env}", time.monotonic() - begin))
     timings.append(("pipeline", time.monotonic() - started))
     return timings
-
-
-def timings_table(rows: list[tuple[str, float]]) -> str:
-    return "\n".join(["| job | seconds |", "| --- | --- |"]
-                     + [f"| {job} | {seconds:.0f} |" for job, seconds in rows])  # fmt: skip

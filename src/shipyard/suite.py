@@ -111,25 +111,53 @@ def roles_tier(roles: list[str], os_name: str, env: dict[str, str]) -> None:
 
 
 def run_suites(wanted: list[str], role: str = "", os_name: str = "", junit: str = "") -> None:
-    """Run the suites in `wanted` (names from SUITES), in SUITES' order."""
+    """Run the suites in `wanted` (names from SUITES), in SUITES' order; then a table of each
+    tier's seconds (also when one failed: where the time went is in every log, CI's too)."""
     python = sys.executable
-    if "lint" in wanted:
-        lint()
-    if "unit" in wanted:
+    timings: list[tuple[str, float]] = []
+
+    def tier(name: str, *steps) -> None:
+        started = time.monotonic()
+        try:
+            for step in steps:
+                step()
+        finally:
+            timings.append((name, time.monotonic() - started))
+
+    def unit() -> None:
         # Two workers (xdist, one per core): the input checks are ansible-playbook runs, CPU-bound
         # and one core each; a module's shared run stays on one worker (its xdist_group).
         run(python, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadgroup", "tests/unit",
             *junit_option(junit, "unit"), echo=True, capture=False, cwd=ROOT)  # fmt: skip
-    if "app" in wanted:
-        app_tests(junit)
-    if not {"roles", "e2e"} & set(wanted):
-        return
-    env = boxes_env()
-    if "roles" in wanted:
-        roles_tier([role] if role else list(ROLES), os_name, env)
-    if "e2e" in wanted:
+
+    def e2e() -> None:
         # Two workers, one per database engine's box (every e2e test is in the xdist_group of
         # the box it uses: tests/e2e/conftest.py); --durations: where the time goes, in CI's log.
         run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist",
             "loadgroup", "--durations=30", "tests/e2e", *junit_option(junit, "e2e"), echo=True,
             capture=False, env=env, cwd=ROOT)  # fmt: skip
+
+    env: dict[str, str] = {}
+    try:
+        if "lint" in wanted:
+            tier("lint", lint)
+        if "unit" in wanted:
+            tier("unit", unit)
+        if "app" in wanted:
+            tier("app", lambda: app_tests(junit))
+        if {"roles", "e2e"} & set(wanted):
+            tier("boxes (Docker, images, apt cache)", lambda: env.update(boxes_env()))
+        if "roles" in wanted:
+            tier("roles", lambda: roles_tier([role] if role else list(ROLES), os_name, env))
+        if "e2e" in wanted:
+            tier("e2e", e2e)
+    finally:
+        if len(timings) > 1:
+            rows = [*timings, ("all", sum(t for _, t in timings))]
+            print("\n" + timings_table(rows, "tier"), flush=True)
+
+
+def timings_table(rows: list[tuple[str, float]], what: str) -> str:
+    """A Markdown table of seconds, whole (the suite's tiers, the local pipeline's jobs)."""
+    return "\n".join([f"| {what} | seconds |", "| --- | --- |"]
+                     + [f"| {name} | {seconds:.0f} |" for name, seconds in rows])  # fmt: skip

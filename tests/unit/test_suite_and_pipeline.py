@@ -71,7 +71,7 @@ def test_without_a_terminal_the_approval_is_given_and_said(capsys):
 
 
 def test_the_timings_table_rounds_to_whole_seconds():
-    table = pipeline.timings_table([("deploy-staging", 301.6), ("pipeline", 600.0)])
+    table = suite.timings_table([("deploy-staging", 301.6), ("pipeline", 600.0)], "job")
     assert table.splitlines()[2:] == ["| deploy-staging | 302 |", "| pipeline | 600 |"]
 
 
@@ -93,3 +93,20 @@ def test_a_failed_role_is_named_and_shown_and_the_others_still_run(monkeypatch, 
     out = capsys.readouterr().out
     assert "roles: git FAILED" in out and "the scenario of git" in out
     assert "the scenario of base" not in out, "a passing scenario's log is only named"
+
+
+def test_the_suite_ends_with_each_tiers_time_even_when_one_fails(monkeypatch, capsys):
+    def lint_fails():
+        raise suite.CommandFailed(("ruff",), 1)
+
+    monkeypatch.setattr(suite, "lint", lint_fails)
+    monkeypatch.setattr(suite, "run", lambda *a, **k: None)
+    with pytest.raises(suite.CommandFailed):
+        suite.run_suites(["lint", "unit"])
+    out = capsys.readouterr().out
+    assert "| tier | seconds |" not in out, "one tier ran: no table"
+    monkeypatch.setattr(suite, "lint", lambda: None)
+    suite.run_suites(["lint", "unit"])
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert rows[0] == "| tier | seconds |"
+    assert [r.split(" | ")[0] for r in rows[2:]] == ["| lint", "| unit", "| all"]
