@@ -160,3 +160,26 @@ def test_a_venv_built_by_this_interpreter_is_used_as_it_is(checkout, bin_dir):
     proc = bootstrap(checkout, bin_dir)
     assert (proc.returncode, proc.stdout) == (0, "used the venv\n"), proc.stderr
     assert chosen(bin_dir) is None
+
+
+def ready_venv(checkout: Path, bin_dir: Path, built_by: str) -> None:
+    """A venv whose readiness record names these pins and the Python version `built_by`, with a
+    stand-in python of 3.12.3 inside it (its version as it answers now)."""
+    venv_with_stamp(checkout, ".shipyard-unused")
+    interpreter(checkout / ".venv" / "bin", "python", (3, 12, 3))
+    pins = (checkout / "pyproject.toml").read_bytes() + (checkout / "constraints.txt").read_bytes()
+    record = f"{hashlib.sha256(pins).hexdigest()[:16]} {built_by} (stand-in)\n"
+    (checkout / ".venv" / ".shipyard-ready").write_text(record)
+
+
+def test_a_ready_venv_is_used_without_searching_for_an_interpreter(checkout, bin_dir):
+    """No python on PATH at all: only the venv's own answers, so nothing was searched."""
+    ready_venv(checkout, bin_dir, built_by="3.12.3")
+    proc = bootstrap(checkout, bin_dir)
+    assert (proc.returncode, proc.stdout) == (0, "used the venv\n"), proc.stderr
+
+
+def test_a_venv_whose_python_changed_version_is_not_used_as_ready(checkout, bin_dir):
+    ready_venv(checkout, bin_dir, built_by="3.11.2")
+    proc = bootstrap(checkout, bin_dir)
+    assert proc.returncode == 1 and "needs Python 3.11 or newer" in proc.stderr, proc.stdout
