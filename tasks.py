@@ -202,15 +202,17 @@ def test(c, only="", role="", os="", junit=""):
 
 
 @task(
-    kinds={"os": "os"},
+    kinds={"os": "os", "runs": "runs"},
     help={
         "os": f"Operating system of the benchmark boxes: {', '.join(images.SUPPORTED)}.",
         "deploy": "Benchmark the deploy instead: first, code-only, same ref, rollback.",
+        "runs": f"Runs of each figure (median and spread; default {shipyard.bench.RUNS}).",
     },
 )
-def bench(c, os="debian12", deploy=False):
-    """Benchmark provisioning (cold, re-run, --check, apt floor), or the deploy with --deploy."""
-    print("\n" + (shipyard.bench.deploy(os) if deploy else shipyard.bench.provisioning(os)))
+def bench(c, os="debian12", deploy=False, runs=shipyard.bench.RUNS):
+    """Benchmark provisioning (apt floor, cold, re-run, --check), or the deploy with --deploy."""
+    measure = shipyard.bench.deploy if deploy else shipyard.bench.provisioning
+    print("\n" + measure(os, int(runs)))
 
 
 @task(

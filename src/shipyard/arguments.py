@@ -147,6 +147,7 @@ KINDS: dict[str, Kind] = {
     ),
     "lines": _number(1, 100_000, "a whole number from 1 to 100000"),
     "port": _number(1, 65_535, "a TCP port, a whole number from 1 to 65535"),
+    "runs": _number(1, 20, "a whole number of runs from 1 to 20"),
     "path": _path(),
     "file": _path("file"),
     "dir": _path("dir"),

@@ -13,3 +13,25 @@ def test_parse_recap_reads_each_host_through_colour_codes():
     recap = bench.parse_recap(OUTPUT)
     assert recap["box1"] == bench.Recap(ok=57, changed=17, failed=0)
     assert recap["box2"] == bench.Recap(ok=40, changed=0, failed=1)
+
+
+def test_a_figure_is_its_median_and_spread_over_its_runs():
+    rerun = bench.Figure("re-run", "<= 10 s", seconds=[12.4, 9.8, 30.1], changed=[0, 0, 0])
+    assert rerun.median == 12.4, "the median, not the mean (14.1) a slow outlier would pull"
+    assert rerun.spread() == "12.4 (9.8-30.1)"
+    assert bench.Figure("one", seconds=[7.25]).spread() == "7.2"
+
+
+def test_the_table_shows_every_figure_with_its_runs_and_counts():
+    figures = [
+        bench.Figure("cold provision", "1.2x", seconds=[100, 90, 95], changed=[60, 61, 60]),
+        bench.Figure("re-run", "<= 10 s", seconds=[9, 11, 10], changed=[0, 0, 0]),
+    ]
+    rows = bench.table("Provisioning", figures, "changed").splitlines()
+    assert rows[0] == "Provisioning"
+    assert rows[4:] == [
+        "| cold provision | 95.0 (90.0-100.0) | 3 | 60,61 | 1.2x |",
+        "| re-run | 10.0 (9.0-11.0) | 3 | 0 | <= 10 s |",
+    ]
+    deploy = bench.Figure("rollback", seconds=[3.0], served=120, failed=2)
+    assert bench.table("Deploy", [deploy], "served/failed").endswith("| 3.0 | 1 | 120/2 |  |")
