@@ -136,21 +136,34 @@ def _spec_options(roles_dir: str | Path) -> dict[str, Mapping]:
     return options
 
 
-def declared_inputs(roles_dir: str) -> list[str]:
-    """Every input any role in `roles_dir` declares."""
-    return sorted(_spec_options(roles_dir))
+def inputs_rules(root: str) -> dict:
+    """What every host's input checks in one run share, read once (a run_once task of
+    playbooks/tasks/check-inputs.yml, whose result every host gets): the inputs the roles declare,
+    those that are secrets, the roles' names, and a digest of the rule files. Reading them for
+    each host (nine YAML specs, every rule file) was most of the checks' cost per host."""
+    roles_dir = Path(root) / "roles"
+    options = _spec_options(roles_dir)
+    digest = hashlib.sha256()
+    for pattern in RULE_FILES:
+        for path in sorted(Path(root).glob(pattern)):
+            digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return {
+        "declared": sorted(options),
+        "secret": sorted(name for name, opt in options.items() if opt.get("no_log")),
+        "roles": sorted(p.name for p in roles_dir.iterdir() if (p / "tasks").is_dir()),
+        "digest": digest.hexdigest(),
+    }
 
 
-def unknown_inputs(names: Sequence[str], roles_dir: str, also_declared: Sequence[str] = ()) -> list:
+def unknown_inputs(names: Sequence[str], rules: Mapping, also_declared: Sequence[str] = ()) -> list:
     """Variables named like an input (a role's name, or the first word of a declared input, then
-    `_`) that neither a role in `roles_dir` nor `also_declared` declares.
+    `_`) that neither a role (`rules`: inputs_rules()) nor `also_declared` declares.
 
     Returns one message per name, with the closest declared name when there is one: a typo such
     as db_engin would otherwise leave the default in force without a word.
     """
-    declared = sorted(set(declared_inputs(roles_dir)) | set(also_declared))
-    roles = [p.name for p in Path(roles_dir).iterdir() if (p / "tasks").is_dir()]
-    prefixes = {f"{role}_" for role in roles} | {f"{name.split('_')[0]}_" for name in declared}
+    declared = sorted(set(rules["declared"]) | set(also_declared))
+    prefixes = {f"{role}_" for role in rules["roles"]} | {f"{n.split('_')[0]}_" for n in declared}
     messages = []
     for name in sorted(set(names) - set(declared)):
         if name.startswith("_") or not any(name.startswith(p) for p in prefixes):
@@ -206,22 +219,27 @@ RULE_FILES = (
 )
 
 
-def inputs_fingerprint(values: Sequence, names: Sequence[str], root: str) -> str:
-    """A digest of a host's inputs (`values` of `names`) and of the rules that check them.
+def inputs_fingerprint(values: Sequence, names: Sequence[str], rules: Mapping) -> str:
+    """A digest of a host's inputs (`values` of `names`) and of the rules that check them
+    (`rules`: inputs_rules(), whose digest covers the rule files).
 
     Equal digests mean the checks would reach the same verdict, so a re-run may skip them. A
     no_log input counts by its length only: no digest of a secret is kept in the fact cache.
     """
-    options = _spec_options(Path(root) / "roles")
-    secret = {name for name, opt in options.items() if opt.get("no_log")}
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(rules["digest"].encode())
     for name, value in zip(names, values, strict=True):
-        shown = len(str(value or "")) if name in secret else value
+        shown = len(str(value or "")) if name in rules["secret"] else value
         digest.update(json.dumps([name, shown], sort_keys=True, default=str).encode())
-    for pattern in RULE_FILES:
-        for path in sorted(Path(root).glob(pattern)):
-            digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
     return digest.hexdigest()
+
+
+def inputs_key(values: Sequence) -> str:
+    """A digest of a host's input values, secrets included in full: hosts of one run with equal keys
+    get the same verdict from the checks, so one of them is checked for all (the rules are the
+    same files for every host of a run). Held in memory for the run only, never cached."""
+    return hashlib.sha256(
+        json.dumps(list(values), sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 class FilterModule:
@@ -230,9 +248,10 @@ class FilterModule:
             "shipyard_input_errors": input_errors,
             "shipyard_is_ip_address": is_ip_address,
             "shipyard_is_ip_network": is_ip_network,
-            "shipyard_declared_inputs": declared_inputs,
+            "shipyard_inputs_rules": inputs_rules,
             "shipyard_unknown_inputs": unknown_inputs,
             "shipyard_db_name_errors": db_name_errors,
             "shipyard_weak_entries": weak_entries,
             "shipyard_inputs_fingerprint": inputs_fingerprint,
+            "shipyard_inputs_key": inputs_key,
         }

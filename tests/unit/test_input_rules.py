@@ -56,8 +56,7 @@ def test_addresses_and_networks_are_parsed(value, address, network):
 
 
 def test_unknown_inputs_suggest_the_declared_name():
-    roles = str(ROOT / "roles")
     found = rules.unknown_inputs(
-        ["db_engin", "base_timezone", "ansible_host"], roles, ["db_engine"]
+        ["db_engin", "base_timezone", "ansible_host"], rules.inputs_rules(str(ROOT)), ["db_engine"]
     )
     assert found == ["db_engin is not an input of any Shipyard role (did you mean db_engine?)"]

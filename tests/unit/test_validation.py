@@ -269,7 +269,7 @@ def run_playbook(
     proc = subprocess.run(
         [ANSIBLE, "-i", str(ROOT / "inventory" / "shared"), "-i", str(tmp_path), str(PLAYBOOK),
          *args],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200,  # a hang guard only
     )  # fmt: skip
     return proc.stdout + proc.stderr
 
@@ -438,3 +438,41 @@ def test_inputs_that_passed_are_checked_again_once_they_change(tmp_path):
     assert "fatal: [h1]: UNREACHABLE!" in again
     changed = run_playbook(tmp_path, {"h1": {"base_ssh_port": 0}}, facts=facts)
     assert failures(changed)["h1"].startswith("base_ssh_port=0 is not a TCP port")
+
+
+# ---- a fleet: hosts with equal inputs are checked once -----------------------------------------
+def hosts_checked(output: str) -> set[str]:
+    """The hosts a role's own checks ran on (the results of base's timezone check)."""
+    block = output.split("TASK [base : Check base_timezone]", 1)[1].split("\nTASK [", 1)[0]
+    return set(re.findall(r"^(?:ok|fatal|failed|skipping): \[([^\]]+)\]", block, re.M))
+
+
+def test_web_hosts_with_equal_inputs_are_checked_once_for_all(tmp_path):
+    hosts = {f"web{i}": dict(WEB_HOST) for i in range(6)}
+    hosts["odd"] = {**WEB_HOST, "base_ssh_port": 2222}
+    out = run_playbook(tmp_path, hosts, groups=("db", "web"))
+    assert hosts_checked(out) == {"web0", "odd"}, "one check per set of equal inputs"
+    assert failures(out) == {}, "every host passed its checks (and then was unreachable)"
+    assert out.count("UNREACHABLE!") == 7
+
+
+def test_a_host_whose_equal_inputs_were_refused_is_refused_too(tmp_path):
+    bad = {**WEB_HOST, "base_ssh_port": 0}
+    out = run_playbook(tmp_path, {"web0": bad, "web1": bad, "web2": dict(WEB_HOST)},
+                       groups=("db", "web"))  # fmt: skip
+    found = failures(out)
+    assert "base_ssh_port=0 is not a TCP port" in found["web0"]
+    assert found["web1"].startswith("The inputs of web1 are those of web0, which were refused")
+    assert found["web2"].startswith("Nothing was changed on any host")
+    assert "UNREACHABLE" not in out
+
+
+def test_secrets_of_equal_length_still_tell_hosts_apart(tmp_path):
+    """The fact cache keeps a secret's length only; the hosts of one run are told apart by the
+    whole value: a secret with a newline is refused beside one of the same length that passes."""
+    # Equal lengths in the database URL too (urlencoded: %0A and %20).
+    hosts = {"db0": {"vault_app_db_password": f"{PASSWORD}\nx"},
+             "db1": {"vault_app_db_password": f"{PASSWORD} x"}}  # fmt: skip
+    found = failures(run_playbook(tmp_path, hosts))
+    assert "app_db_password=<hid" in found["db0"]
+    assert found["db1"].startswith("Nothing was changed on any host")
