@@ -6,8 +6,11 @@ fails at once, naming it, and the box sees no login."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from test_deploy import live, on_box
@@ -47,6 +50,16 @@ def commit_beside_head() -> str:
         index.unlink(missing_ok=True)
 
 
+@pytest.fixture
+def home():
+    """An empty HOME for a job, with a short path: ssh's control socket lives under it
+    (~/.ansible/cp/...), and a Unix socket's path must stay under 108 bytes (pytest's tmp_path
+    under xdist was too long: "unix_listener: path ... too long")."""
+    folder = tempfile.mkdtemp(prefix="home-", dir="/tmp")
+    yield Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_job(environ: dict[str, str], home) -> tuple[int, str]:
     """The deploy job's run steps, in order, as CircleCI runs them (bash, the checkout's root),
     in an environment with nothing of this machine's SSH setup (no agent, an empty HOME)."""
@@ -71,10 +84,10 @@ def footprint(box: boxes.Box) -> tuple[int, str, str]:
     return logins(box), on_box(box, "cat /srv/app/deploys.log"), live(box)
 
 
-def test_the_deploy_job_delivers_the_built_commit_and_passes_its_smoke_test(staging, tmp_path):
+def test_the_deploy_job_delivers_the_built_commit_and_passes_its_smoke_test(staging, home):
     commit = commit_beside_head()
     environ = pipeline.job_environment("staging", commit, staging)
-    rc, output = run_job(environ, tmp_path)
+    rc, output = run_job(environ, home)
     assert rc == 0, output[-4000:]
     assert live(staging).endswith(f"-{commit[:7]}"), "the release id names the commit built"
     assert f"smoke: release {live(staging)} is commit {commit[:12]}" in output
@@ -92,18 +105,18 @@ def test_the_deploy_job_delivers_the_built_commit_and_passes_its_smoke_test(stag
         (DEPLOY_KEY, "no SSH key to log in with: set SHIPYARD_SSH_KEY_FILE"),
     ],
 )
-def test_a_missing_secret_stops_the_job_before_any_login(staging, tmp_path, unset, message):
+def test_a_missing_secret_stops_the_job_before_any_login(staging, home, unset, message):
     environ = pipeline.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
     del environ[unset]
     before = footprint(staging)
-    rc, output = run_job(environ, tmp_path)
+    rc, output = run_job(environ, home)
     assert rc != 0
     assert message in output
     assert "PLAY [" not in output, "no playbook began"
     assert footprint(staging) == before
 
 
-def test_a_host_key_that_is_not_the_pinned_one_stops_the_job(staging, tmp_path):
+def test_a_host_key_that_is_not_the_pinned_one_stops_the_job(staging, tmp_path, home):
     other = tmp_path / "other"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     pipeline.standin(
@@ -112,7 +125,7 @@ def test_a_host_key_that_is_not_the_pinned_one_stops_the_job(staging, tmp_path):
     try:
         environ = pipeline.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
         before = footprint(staging)
-        rc, output = run_job(environ, tmp_path)
+        rc, output = run_job(environ, home)
         assert rc != 0
         assert "its host key does not match" in output and "staging/known_hosts" in output
         assert "PLAY [" not in output
@@ -131,16 +144,14 @@ def test_a_host_key_that_is_not_the_pinned_one_stops_the_job(staging, tmp_path):
     ],
     ids=["status", "releases", "logs", "manage"],
 )
-def test_operations_read_an_environment_whose_vault_is_encrypted(
-    staging, tmp_path, command, expect
-):
+def test_operations_read_an_environment_whose_vault_is_encrypted(staging, home, command, expect):
     """`inv status/releases/logs/manage -e staging` as a team runs them (README "Environments"):
     the vault encrypted, the password in SHIPYARD_VAULT_PASSWORD, host keys pinned and checked."""
     environ = pipeline.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
     vault = pipeline.STANDINS / "staging" / "group_vars" / "all" / "vault.yml"
     assert vault.read_text().startswith("$ANSIBLE_VAULT"), "the stand-in's vault is encrypted"
     env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
-    env.update(HOME=str(tmp_path), **environ)
+    env.update(HOME=str(home), **environ)
     name, *rest = command
     proc = subprocess.run([str(ROOT / "shipyard"), name, "-e", "staging", *rest], cwd=ROOT,
                           env=env, capture_output=True, text=True)  # fmt: skip
