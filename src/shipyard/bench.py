@@ -117,8 +117,9 @@ def _inv() -> str:
 
 def deploy_runs(box: boxes.Box, project: Path, runs: int) -> list[Figure]:
     """Time a first deploy, then `runs` each of a code-only deploy (a new commit each), the same ref
-    again and a rollback (one release further back each time) of `project` on `box`, each under a
-    steady HTTPS client through nginx: the commands a user runs."""
+    again and a rollback of `project` on `box`, each under a steady HTTPS client through nginx: the
+    commands a user runs. After each rollback an untimed `rollback --to` puts the newest release
+    back, so every sample is the same step (and retention never runs out of older releases)."""
     from .app import commit
     from .traffic import SteadyClient
 
@@ -128,6 +129,7 @@ def deploy_runs(box: boxes.Box, project: Path, runs: int) -> list[Figure]:
     same = Figure("same ref again", "nothing restarted, 0 failed")
     back = Figure("rollback", "<= 2.5 s, 0 failed")
     steps = [(first, "deploy")] + [(code, "deploy")] * runs + [(same, "deploy")] * runs
+    newest = ""
     for figure, cmd in steps + [(back, "rollback")] * runs:
         if figure is code:
             changed = health.read_text() + f"\n# change {len(code.seconds) + 1}\n"
@@ -138,6 +140,10 @@ def deploy_runs(box: boxes.Box, project: Path, runs: int) -> list[Figure]:
         figure.seconds.append(seconds)
         figure.served += client.tally.served
         figure.failed += client.tally.failed
+        if figure is back:
+            run(_inv(), "rollback", "--to", newest, "--limit", box.name, cwd=str(ROOT))
+        else:
+            newest = client.tally.last  # the release that answered last: the live one
     return [first, code, same, back]
 
 
