@@ -116,11 +116,10 @@ def run_suites(wanted: list[str], role: str = "", os_name: str = "", junit: str 
     python = sys.executable
     timings: list[tuple[str, float]] = []
 
-    def tier(name: str, *steps) -> None:
+    def tier(name: str, step) -> None:
         started = time.monotonic()
         try:
-            for step in steps:
-                step()
+            step()
         finally:
             timings.append((name, time.monotonic() - started))
 
