@@ -139,3 +139,26 @@ def test_a_port_removed_from_the_list_is_closed(box):
     rules = ufw_rules(box)
     assert "8443/tcp" not in rules
     assert "443/tcp" in rules and "22/tcp" in rules
+
+
+def box_sql(box: boxes.Box, sql: str) -> str:
+    """A query as MariaDB's root (the unix socket, as the role connects), its rows as text."""
+    out = subprocess.run(
+        ["docker", "exec", box.container, "mysql", "--batch", "--skip-column-names", "-e", sql],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return out.stdout.strip()
+
+
+def test_insecure_defaults_put_back_are_removed_again(box):
+    """The role counts what is left of the insecure defaults in one query and skips the removals
+    when nothing is: put some back, and the next run must still find and remove them."""
+    left = (
+        "SELECT COUNT(*) FROM mysql.user WHERE user = '' OR (user = 'root' AND host = '%')"
+        " UNION ALL SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'test'"
+    )
+    box_sql(box, "CREATE USER ''@'localhost'; CREATE USER 'root'@'%'; CREATE DATABASE test")
+    assert box_sql(box, left).split() == ["2", "1"]
+    again = provision_with("--tags", "mysql")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert box_sql(box, left).split() == ["0", "0"]
