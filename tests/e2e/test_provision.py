@@ -162,3 +162,33 @@ def test_insecure_defaults_put_back_are_removed_again(box):
     again = provision_with("--tags", "mysql")
     assert again.returncode == 0, again.stdout[-3000:]
     assert box_sql(box, left).split() == ["0", "0"]
+
+
+def box_sh(box: boxes.Box, script: str) -> str:
+    out = subprocess.run(["docker", "exec", box.container, "bash", "-c", script],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return out.stdout
+
+
+def test_drift_from_a_converged_box_is_put_back(box):
+    """A converged run reads the box in one probe per role and skips what matches: drift the
+    probes must see (a file's content, a file's mode, the timezone, the admin's sudo, a locale)
+    is put back by the next run, and only the base role's tag is needed for all of it."""
+    sudoers = f"/etc/sudoers.d/50-shipyard-{boxes.LOGIN_USER}"
+    box_sh(
+        box,
+        f"""set -e
+        echo LANG=C > /etc/default/locale
+        chmod 0644 {sudoers}
+        ln -sf /usr/share/zoneinfo/Europe/Paris /etc/localtime
+        gpasswd -d {boxes.LOGIN_USER} sudo
+        sed -i 's/^en_US.UTF-8/# en_US.UTF-8/' /etc/locale.gen && locale-gen""",
+    )
+    assert "en_US.utf8" not in box_sh(box, "locale -a")
+    again = provision_with("--tags", "base")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "LANG=en_US.UTF-8" in box_file(box, "/etc/default/locale")
+    assert box_sh(box, f"stat -c %a {sudoers}").strip() == "440"
+    assert box_sh(box, "readlink /etc/localtime").strip().endswith("/zoneinfo/Etc/UTC")
+    assert "sudo" in box_sh(box, f"id -nG {boxes.LOGIN_USER}").split()
+    assert "en_US.utf8" in box_sh(box, "locale -a").split()

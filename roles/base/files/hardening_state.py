@@ -1,13 +1,15 @@
-"""Read what the base role's hardening manages, in one remote call (tasks/state.yml runs it with
-`python3 -c`): each file's SHA-1, whether a few lines are in place, each sysctl's value and whether
-this host may write it, the SSH login group's members, and whether fail2ban runs. Reads only:
-safe in --check."""
+"""Read what the base role manages beyond its small files, in one remote call (tasks/state.yml runs
+it with `python3 -c`): each hardening file's SHA-1, whether a few lines are in place, each
+sysctl's value and whether this host may write it, the SSH login group's members, whether fail2ban
+runs, the timezone, the locales generated, and the admin's account and authorized keys. Reads
+only: safe in --check."""
 
 import contextlib
 import grp
 import hashlib
 import json
 import os
+import pwd
 import subprocess
 import sys
 
@@ -42,4 +44,22 @@ state["fail2ban"]["installed"] = os.path.exists("/usr/bin/fail2ban-server")
 for check in ("is-active", "is-enabled"):
     run = subprocess.run(["systemctl", check, "-q", "fail2ban"], capture_output=True)
     state["fail2ban"][check] = run.returncode == 0
+# What the timezone, locale_gen, user and authorized_key modules would otherwise each be asked.
+# The zone /etc/localtime links to, as named (UTC, not the Etc/UTC it links on to).
+state["timezone"] = os.readlink("/etc/localtime") if os.path.islink("/etc/localtime") else None
+locales = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout
+state["locales"] = [line.lower().replace("-", "") for line in locales.split()]
+state["admin"] = None
+with contextlib.suppress(KeyError):
+    admin = pwd.getpwnam(wanted["admin"])
+    try:
+        sudo = grp.getgrnam("sudo").gr_mem
+    except KeyError:
+        sudo = []
+    authorized = []  # the module writes (and fixes modes) only when a key is missing
+    keys_file = os.path.join(admin.pw_dir, ".ssh", "authorized_keys")
+    with contextlib.suppress(OSError), open(keys_file) as f:
+        authorized = [line.strip() for line in f]
+    in_sudo = wanted["admin"] in sudo
+    state["admin"] = {"shell": admin.pw_shell, "sudo": in_sudo, "authorized": authorized}
 print(json.dumps(state))
