@@ -206,13 +206,13 @@ def test(c, only="", role="", os="", junit=""):
     help={
         "os": f"Operating system of the benchmark boxes: {', '.join(images.SUPPORTED)}.",
         "deploy": "Benchmark the deploy instead: first, code-only, same ref, rollback.",
+        "fleet": "Benchmark the input checks instead: 1, 10 and 30 hosts, none reachable.",
         "runs": f"Runs of each figure (median and spread; default {shipyard.bench.RUNS}).",
     },
 )
-def bench(c, os="debian12", deploy=False, runs=shipyard.bench.RUNS):
-    """Benchmark provisioning (apt floor, cold, re-run, --check), or the deploy with --deploy."""
-    measure = shipyard.bench.deploy if deploy else shipyard.bench.provisioning
-    print("\n" + measure(os, int(runs)))
+def bench(c, os="debian12", deploy=False, fleet=False, runs=shipyard.bench.RUNS):
+    """Benchmark provisioning (apt floor, cold, re-run, --check), the deploy, or the checks."""
+    print("\n" + shipyard.bench.measure(os, deploy, fleet, int(runs)))
 
 
 @task(

@@ -5,15 +5,19 @@ and its spread (lowest-highest): one run cannot show a 1 s gain."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ROOT, boxes, host
-from .shell import run
+from .shell import ShipyardError, run
 
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+).*failed=(?P<failed>\d+)", re.M
@@ -220,3 +224,61 @@ def deploy(os_name: str, runs: int = RUNS) -> str:
     title = (f"Deploy, one {os_name} box (PostgreSQL, nginx), a steady HTTPS client through nginx, "
              f"{runs} runs of each figure after the first deploy")  # fmt: skip
     return table(title, figures, "served/failed")
+
+
+FLEET_SIZES = (1, 10, 30)
+# Hosts nobody answers at (port 1 of this machine): a run checks every input, then stops at the
+# first task that needs a host, so what it times is the controller's work before any remote call.
+UNREACHABLE = {
+    "ansible_host": "127.0.0.1",
+    "ansible_port": 1,
+    "ansible_ssh_common_args": "-o ConnectTimeout=2",
+    "vault_app_db_password": "bench-password-0123456789",
+    "vault_django_app_secret_key": "s" * 40,
+}
+
+
+def checks_run(hosts: int) -> float:
+    """Seconds for `provision.yml` over `hosts` web and db hosts with equal, valid inputs and a
+    fact cache of its own (so no host's checks are skipped as passed before)."""
+    with tempfile.TemporaryDirectory(prefix="shipyard-bench-fleet-") as tmp:
+        names = {f"web{n}": {} for n in range(hosts)}
+        groups = {"db": {"hosts": names}, "web": {"hosts": names}}
+        inventory = {"all": {"vars": UNREACHABLE, "children": groups}}
+        (Path(tmp) / "hosts.yml").write_text(json.dumps(inventory))
+        env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+               "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(Path(tmp) / "facts")}  # fmt: skip
+        playbook = str(Path(sys.executable).parent / "ansible-playbook")
+        seconds, proc = timed(
+            playbook, "-i", str(ROOT / "inventory" / "shared"), "-i", tmp,
+            str(ROOT / "playbooks" / "provision.yml"),
+            cwd=str(ROOT), env=env, check=False,
+        )  # fmt: skip
+    unreachable = proc.stdout.count("UNREACHABLE!")
+    if unreachable != hosts:  # a check refused the inputs: the figure would time something else
+        raise RuntimeError(f"{hosts} hosts, {unreachable} unreachable:\n{proc.stdout[-3000:]}")
+    return seconds
+
+
+def fleet_checks(runs: int = RUNS) -> str:
+    """`inv bench --fleet`: the input checks before the first remote call, for 1, 10 and 30 hosts
+    that share their inputs, `runs` times each; the table, with the seconds per added host."""
+    figures = []
+    for hosts in FLEET_SIZES:
+        figure = Figure(f"{hosts} host{'s' if hosts > 1 else ''}")
+        figure.seconds = [checks_run(hosts) for _ in range(runs)]
+        figures.append(figure)
+    per_host = (figures[-1].median - figures[0].median) / (FLEET_SIZES[-1] - FLEET_SIZES[0])
+    figures[-1].goal = f"{per_host:.2f} s per added host: {'met' if per_host <= 0.2 else 'not met'}"
+    figures[0].goal = "<= 0.2 s per added host"
+    title = f"Input checks before the first remote call, valid equal inputs, {runs} runs each"
+    return table(title, figures, "changed")
+
+
+def measure(os_name: str, of_deploy: bool, of_fleet: bool, runs: int) -> str:
+    """`inv bench`: the one benchmark asked for (provisioning unless told), its table."""
+    if of_deploy and of_fleet:
+        raise ShipyardError("--deploy and --fleet are two benchmarks: run one, then the other")
+    if of_fleet:
+        return fleet_checks(runs)
+    return deploy(os_name, runs) if of_deploy else provisioning(os_name, runs)

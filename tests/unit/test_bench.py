@@ -1,4 +1,6 @@
-"""Benchmark helpers: recap parsing."""
+"""Benchmark helpers: recap parsing, the table, the choice of benchmark, the fleet run."""
+
+import pytest
 
 from shipyard import bench
 
@@ -35,3 +37,14 @@ def test_the_table_shows_every_figure_with_its_runs_and_counts():
     ]
     deploy = bench.Figure("rollback", seconds=[3.0], served=120, failed=2)
     assert bench.table("Deploy", [deploy], "served/failed").endswith("| 3.0 | 1 | 120/2 |  |")
+
+
+def test_bench_refuses_two_benchmarks_at_once_before_starting_anything():
+    with pytest.raises(bench.ShipyardError, match="--deploy and --fleet are two benchmarks"):
+        bench.measure("debian12", True, True, 1)
+
+
+def test_the_fleet_figure_is_a_real_checks_run_that_reaches_no_host():
+    """Two hosts, one run: the playbook passes their inputs and stops at the first remote task,
+    unreachable on each (checks_run raises otherwise: a refused input would time the wrong run)."""
+    assert isinstance(bench.checks_run(2), float)
