@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from . import ROOT, STATE, host, images, playbooks
+from .hosts import Route
 from .shell import ShipyardError, ok, run, wait_for
 
 LABEL = "shipyard.box"
@@ -49,6 +50,15 @@ chmod 440 /etc/sudoers.d/90-cloud-init-users
 """
 
 
+# A fleet (`inv up --web N`): a db box, N web boxes and an lb box on a Docker network of their own
+# (their private addresses), the web boxes sharing one volume at FLEET_MOUNT (the network
+# filesystem a real fleet mounts for uploads). Only the lb box publishes HTTP and HTTPS.
+FLEET_NETWORK = f"shipyard-{SCOPE}-fleet"
+FLEET_VOLUME = f"shipyard-{SCOPE}-fleet-shared"
+FLEET_MOUNT = "/srv/shared"
+FLEET_GROUPS = ("db", "web", "lb")
+
+
 @dataclass(frozen=True)
 class Box:
     name: str
@@ -56,6 +66,8 @@ class Box:
     ssh_port: int
     http_port: int | None
     https_port: int | None = None
+    group: str = ""  # a fleet box's group (db, web or lb); "" for a box that is all of them
+    address: str = ""  # a fleet box's private address
 
     def url(self) -> str:
         """The app's address from this machine (nginx on the box, 443 published on loopback)."""
@@ -64,6 +76,11 @@ class Box:
     @property
     def container(self) -> str:
         return container_name(self.name)
+
+    def route(self) -> Route:
+        """How Fabric reaches the box: its published SSH port, the toolkit's key, and no host
+        key check (a box recreated under a reused port has a new key)."""
+        return Route(self.name, "127.0.0.1", self.ssh_port, LOGIN_USER, str(KEY), check_key=False)
 
     def ssh_command(self) -> str:
         key = KEY.relative_to(ROOT) if KEY.is_relative_to(ROOT) else KEY
@@ -87,20 +104,28 @@ def _published(container: str, port: int) -> int | None:
     return int(line[0].rsplit(":", 1)[1]) if proc.returncode == 0 and line else None
 
 
+def _fleet_address(container: str) -> str:
+    network = f'index .NetworkSettings.Networks "{FLEET_NETWORK}"'
+    fmt = f"{{{{with {network}}}}}{{{{.IPAddress}}}}{{{{end}}}}"
+    return run("docker", "inspect", "-f", fmt, container, check=False).stdout.strip()
+
+
 def running() -> list[Box]:
     """The boxes Docker is running now, by name."""
     out = run(
         "docker", "ps", "--filter", f"label={LABEL}", "--filter", f"label=shipyard.state={STATE}",
-        "--format", '{{.Label "shipyard.box"}} {{.Label "shipyard.os"}} {{.Names}}',
+        "--format", '{{.Label "shipyard.box"}} {{.Label "shipyard.os"}} {{.Names}}'
+        ' g={{.Label "shipyard.group"}}',
     ).stdout  # fmt: skip
     boxes = []
     for line in sorted(out.splitlines()):
-        name, os_name, container = line.split()
+        name, os_name, container, group = line.split()
+        group = group.removeprefix("g=")
         ssh_port = _published(container, 22)
         if ssh_port:
-            boxes.append(
-                Box(name, os_name, ssh_port, _published(container, 80), _published(container, 443))
-            )
+            web = (_published(container, 80), _published(container, 443))
+            address = _fleet_address(container) if group else ""
+            boxes.append(Box(name, os_name, ssh_port, *web, group, address))
     return boxes
 
 
@@ -118,25 +143,49 @@ def ssh_args(box: Box) -> list[str]:
     ]  # fmt: skip
 
 
-def start(name: str, os_name: str) -> Box:
-    """Start box `name` from a fresh image of `os_name`, or return it if it already runs."""
+def fleet_flags(group: str) -> list[str]:
+    """docker run flags of a fleet box (pure): its network and group; the lb box publishes the
+    web ports, web boxes mount the shared volume; a lone box publishes the web ports itself."""
+    if not group:
+        return ["--publish", "127.0.0.1::80", "--publish", "127.0.0.1::443"]
+    flags = ["--network", FLEET_NETWORK, "--label", f"shipyard.group={group}"]
+    if group == "lb":
+        flags += ["--publish", "127.0.0.1::80", "--publish", "127.0.0.1::443"]
+    if group == "web":
+        flags += ["--volume", f"{FLEET_VOLUME}:{FLEET_MOUNT}"]
+    return flags
+
+
+def ensure_fleet_network() -> None:
+    if not ok("docker", "network", "inspect", FLEET_NETWORK):
+        run("docker", "network", "create", "--label", f"shipyard.state={STATE}", FLEET_NETWORK,
+            echo=True)  # fmt: skip
+
+
+def start(name: str, os_name: str, group: str = "") -> Box:
+    """Start box `name` from a fresh image of `os_name` (in a fleet: as a `group` box), or return
+    it if it already runs."""
     os = images.lookup(os_name)
     for box in running():
         if box.name == name:
-            if box.os != os.name:
+            if box.os != os.name or box.group != group:
                 raise ShipyardError(
-                    f"box {name!r} already runs {box.os}; `inv down --name {name}` first"
+                    f"box {name!r} already runs {box.os}"
+                    f"{f' as the fleet`s {box.group} box' if box.group else ''};"
+                    f" `inv down --name {name}` first"
                 )
             return box
     image = images.ensure_image(os)
     container = container_name(name)
     run("docker", "rm", "-f", container, check=False)
+    if group:
+        ensure_fleet_network()
     run(
         "docker", "run", "--detach", "--name", container, "--hostname", name,
         "--label", f"{LABEL}={name}", "--label", f"shipyard.os={os.name}",
         "--label", f"shipyard.state={STATE}",
-        *RUN_FLAGS,
-        "--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80", "--publish", "127.0.0.1::443",
+        *RUN_FLAGS, *fleet_flags(group),
+        "--publish", "127.0.0.1::22",
         image, echo=True,
     )  # fmt: skip
     wait_for(lambda: _systemd_up(container), f"systemd in box {name} did not start", 60)
@@ -144,7 +193,7 @@ def start(name: str, os_name: str) -> Box:
     run("docker", "exec", "-i", container, "sh", "-c", BOOTSTRAP, input=pub)
     box = Box(
         name, os.name, _published(container, 22) or 0, _published(container, 80),
-        _published(container, 443),
+        _published(container, 443), group, _fleet_address(container) if group else "",
     )  # fmt: skip
     wait_for(lambda: ok(*ssh_args(box), "true"), f"box {name} did not answer SSH", 30)
     forget_facts(name)
@@ -159,6 +208,9 @@ def remove(name: str | None = None) -> list[str]:
             run("docker", "rm", "-f", box.container, echo=True)
             forget(box.name)
             removed.append(box.name)
+    if not any(b.group for b in running()):  # the fleet's network and shared volume go with it
+        run("docker", "network", "rm", FLEET_NETWORK, check=False)
+        run("docker", "volume", "rm", FLEET_VOLUME, check=False)
     return removed
 
 
@@ -223,11 +275,36 @@ def host_vars(b: Box) -> dict:
     return found
 
 
-def write_inventory(boxes: list[Box]) -> Path:
-    """Write the boxes' inventory (read after inventory/local): every box is web and db host."""
-    # Host vars, so that they win over inventory/shared's group_vars defaults.
+def network_gateway(network: str) -> str:
+    """This machine's address on a Docker network, as the boxes on it see it."""
+    fmt = "{{range .IPAM.Config}}{{.Gateway}}{{end}}"
+    return run("docker", "network", "inspect", "-f", fmt, network).stdout.strip()
+
+
+def inventory_groups(boxes: list[Box], gateway: str = "") -> dict:
+    """The boxes' groups (pure, unit-tested): a lone box is web and db host; a fleet's boxes are
+    in their own group, with their private addresses, the fleet's gateway trusted for SSH (the
+    address this machine's connections come from) and the web boxes' shared mount."""
     hosts = {b.name: host_vars(b) for b in boxes}
-    web_db = {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}
+    fleet = [b for b in boxes if b.group]
+    if not fleet:
+        return {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}
+    groups: dict = {g: {"hosts": {}} for g in FLEET_GROUPS}
+    for b in fleet:
+        hosts[b.name]["private_address"] = b.address
+        if gateway:
+            hosts[b.name]["base_ssh_trusted_addresses"] = [gateway]
+        groups[b.group]["hosts"][b.name] = hosts[b.name]
+    groups["web"]["vars"] = {"django_app_shared_mount": FLEET_MOUNT}
+    return groups
+
+
+def write_inventory(boxes: list[Box]) -> Path:
+    """Write the boxes' inventory (read after inventory/local): a lone box is web and db host, a
+    fleet's boxes are in their groups."""
+    # Host vars, so that they win over inventory/shared's group_vars defaults.
+    gateway = network_gateway(FLEET_NETWORK) if any(b.group for b in boxes) else ""
+    web_db = inventory_groups(boxes, gateway)
     # Absolute, so that the key is found whatever the working directory.
     # This machine as the boxes see it: trusted by their SSH rate limit and fail2ban, so that the
     # toolkit's own connections are never refused (an attacker on another address still is).

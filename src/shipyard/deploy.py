@@ -2,20 +2,26 @@
 `status`, `logs` and `manage`.
 
 `deploy` and `rollback` run playbooks (they change hosts). The read-only and interactive
-commands need a terminal or a plain answer, which Ansible does not give: they reach each web host
-as src/shipyard/hosts.py says and ask the release tool the django_app role installs there.
+commands need a terminal or a plain answer, which Ansible does not give: they reach the web hosts
+through Fabric, with the connections src/shipyard/hosts.py builds from the inventory, and ask the
+release tool the django_app role installs there: every host at once (Fabric's ThreadingGroup) for
+`status` and `releases`, every host's lines interleaved for `logs`, one host for `manage`.
 """
 
 from __future__ import annotations
 
-import contextlib
+import heapq
+import io
 import json
 import sys
+import threading
 from pathlib import Path
 
-from . import ROOT, ansible, environments, playbooks
-from .hosts import WebHost, web_hosts
-from .shell import ShipyardError, run
+from . import ansible, environments, playbooks
+from .hosts import WebHost, open_all, remote_command, web_hosts
+from .shell import CommandFailed, ShipyardError
+
+NEVER_DEPLOYED = "no release yet: run `inv deploy`"
 
 
 def pick(hosts: list[WebHost], name: str) -> WebHost:
@@ -29,48 +35,107 @@ def pick(hosts: list[WebHost], name: str) -> WebHost:
     )
 
 
-def query(host: WebHost, *args: str):
-    # From the project root: an environment's pinned known_hosts is a path relative to it.
-    proc = run(*host.tool(*args), check=False, cwd=ROOT)
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
-        if "command not found" in detail or "No such file" in detail:
-            detail = "the app was never deployed here: run `inv deploy`"
-        raise ShipyardError(f"{host.name}: {detail}")
-    return json.loads(proc.stdout)
+def answer(exited: int, stdout: str, stderr: str):
+    """The release tool's JSON answer, or a sentence saying why there is none (pure)."""
+    if exited == 0:
+        return json.loads(stdout)
+    detail = (stderr or stdout).strip()
+    if "command not found" in detail or "No such file" in detail:
+        return NEVER_DEPLOYED
+    return detail.splitlines()[-1] if detail else f"the release tool failed (exit {exited})"
 
 
-def releases_table(rows: list[dict]) -> str:
-    """`inv releases`: one line per release, newest last (pure, unit-tested)."""
-    if not rows:
-        return "  no release yet: run `inv deploy`"
-    lines = [f"  {'release':<32} {'commit':<14} {'state':<8} {'ref':<16} current"]
-    for r in rows:
+def ask_all(hosts: list[WebHost], *args: str) -> dict[str, object]:
+    """Every host's answer from its release tool, asked on all hosts at once (Fabric's
+    ThreadingGroup); nothing runs unless every host answered with its pinned key."""
+    from fabric import ThreadingGroup
+    from fabric.exceptions import GroupException
+
+    conns = open_all([h.route for h in hosts])
+    found: dict[str, object] = {}
+    try:
+        by_command: dict[str, list[tuple[WebHost, object]]] = {}
+        for h, c in zip(hosts, conns, strict=True):
+            by_command.setdefault(h.tool_command(*args), []).append((h, c))
+        for command, pairs in by_command.items():
+            group = ThreadingGroup.from_connections([c for _, c in pairs])
+            try:
+                results = group.run(command, hide=True, warn=True)
+            except GroupException as err:  # a connection lost mid-run: that host's error
+                results = err.result
+            for h, c in pairs:
+                r = results[c]
+                found[h.name] = (
+                    f"the connection failed: {r}"
+                    if isinstance(r, BaseException)
+                    else answer(r.exited, r.stdout, r.stderr)
+                )
+    finally:
+        for c in conns:
+            c.close()
+    return {h.name: found[h.name] for h in hosts}
+
+
+def releases_table(by_host: dict[str, object]) -> str:
+    """`inv releases`: one table, a line per release of each host, newest last (pure)."""
+    width = max([4, *map(len, by_host)])
+    lines = [f"  {'host':<{width}} {'release':<32} {'commit':<14} {'state':<8} {'ref':<16} current"]
+    for name, rows in by_host.items():
+        if isinstance(rows, str) or not rows:
+            lines.append(f"  {name:<{width}} {rows or NEVER_DEPLOYED}")
+            continue
+        for r in rows:
+            lines.append(
+                f"  {name:<{width}} {r.get('id', '?'):<32} {str(r.get('commit', '?'))[:12]:<14}"
+                f" {r.get('state', '?'):<8} {str(r.get('ref', '-'))[:16]:<16}"
+                f" {'*' if r.get('current') else ''}".rstrip()
+            )
+    return "\n".join(lines)
+
+
+def status_table(by_host: dict[str, object]) -> str:
+    """`inv status`: a line per host: its live release, commit, health and uptime (pure)."""
+    width = max([4, *map(len, by_host)])
+    lines = [f"  {'host':<{width}} {'live release':<32} {'commit':<14} {'health':<12} up"]
+    for name, st in by_host.items():
+        if isinstance(st, str) or not st.get("current"):
+            lines.append(f"  {name:<{width}} {st if isinstance(st, str) else NEVER_DEPLOYED}")
+            continue
+        health = "healthy" if st.get("healthy") else "NOT HEALTHY"
+        up = int(st.get("uptime_s") or 0)
         lines.append(
-            f"  {r.get('id', '?'):<32} {str(r.get('commit', '?'))[:12]:<14}"
-            f" {r.get('state', '?'):<8} {str(r.get('ref', '-'))[:16]:<16}"
-            f" {'*' if r.get('current') else ''}"
+            f"  {name:<{width}} {st['current']:<32} {str(st.get('commit'))[:12]:<14}"
+            f" {health:<12} {up // 3600}h{up % 3600 // 60:02d}m{up % 60:02d}s"
         )
     return "\n".join(lines)
 
 
-def status_line(name: str, st: dict) -> str:
-    if not st.get("current"):
-        return f"  {name}: no release live (run `inv deploy`)"
-    health = "healthy" if st.get("healthy") else "NOT HEALTHY"
-    uptime = st.get("uptime_s") or 0
-    return (
-        f"  {name}: {st['current']} (commit {str(st.get('commit'))[:12]}), {health},"
-        f" up {uptime // 3600}h{uptime % 3600 // 60:02d}m{uptime % 60:02d}s"
-    )
+class PrefixedLines:
+    """A stream for one host's output: each whole line printed with the host's name in front,
+    under a lock shared by every host, so that lines interleave but never mix."""
+
+    def __init__(self, name: str, width: int, lock: threading.Lock, out=None):
+        self.prefix = f"{name:<{width}} | "
+        self.lock, self.out, self.partial = lock, out or sys.stdout, ""
+
+    def write(self, data: str) -> None:
+        *whole, self.partial = (self.partial + data).split("\n")
+        if whole:
+            with self.lock:
+                self.out.write("".join(f"{self.prefix}{line}\n" for line in whole))
+                self.out.flush()
+
+    def flush(self) -> None:
+        if self.partial:
+            self.write("\n")
 
 
-def rollback_vars(to: str) -> dict[str, str]:
-    return {"django_app_rollback_to": to} if to else {}
+def rollback_vars(to: str, batch: int = 1) -> dict:
+    return {**({"django_app_rollback_to": to} if to else {}), "shipyard_batch": batch}
 
 
-def deploy_vars(ref: str, allow_dirty: bool, source: str = "") -> dict[str, str]:
-    extra = {"django_app_ref": ref or "HEAD"}
+def deploy_vars(ref: str, allow_dirty: bool, source: str = "", batch: int = 1) -> dict:
+    extra: dict = {"django_app_ref": ref or "HEAD", "shipyard_batch": batch}
     if allow_dirty:
         extra["django_app_allow_dirty"] = True
     if source:
@@ -81,17 +146,19 @@ def deploy_vars(ref: str, allow_dirty: bool, source: str = "") -> dict[str, str]
 # ---- the tasks ----------------------------------------------------------------------------------
 
 
-def deploy(env: str, ref: str, allow_dirty: bool, source: str, limit: str, verbose: int) -> None:
+def deploy(
+    env: str, ref: str, allow_dirty: bool, source: str, limit: str, batch: int, verbose: int
+) -> None:
     environments.ready(env, changes_hosts=True)
-    extra = deploy_vars(ref, allow_dirty, source)
+    extra = deploy_vars(ref, allow_dirty, source, batch)
     ansible.playbook(
         playbooks.command("deploy", env, extra_vars=extra, limit=limit, verbose=verbose)
     )
 
 
-def rollback(env: str, to: str, limit: str, verbose: int) -> None:
+def rollback(env: str, to: str, limit: str, batch: int, verbose: int) -> None:
     environments.ready(env, changes_hosts=True)
-    extra = rollback_vars(to)
+    extra = rollback_vars(to, batch)
     ansible.playbook(
         playbooks.command("rollback", env, extra_vars=extra, limit=limit, verbose=verbose)
     )
@@ -104,27 +171,66 @@ def _chosen(env: str, name: str, every: bool) -> list[WebHost]:
 
 
 def report(env: str, name: str, what: str) -> None:
-    """`inv releases` / `status`: each web host's answer (or only `name`'s), as text."""
-    for h in _chosen(env, name, every=True):
-        answer = query(h, what)
-        if what == "releases":
-            print(f"{h.name}:\n{releases_table(answer)}")
-        else:
-            print(status_line(h.name, answer))
+    """`inv releases` / `status`: one table of every web host's answer (or only `name`'s)."""
+    answers = ask_all(_chosen(env, name, every=True), what)
+    print(releases_table(answers) if what == "releases" else status_table(answers))
 
 
 def logs(env: str, name: str, lines: int, follow: bool) -> None:
-    """`inv logs`: the app's gunicorn journal (both slots) from one web host."""
-    (h,) = _chosen(env, name, every=False)
-    remote = ["journalctl", "--no-pager", "-u", f"{h.app}@*", "-n", str(lines)]
-    # From the project root: an environment's pinned known_hosts is a path relative to it.
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow
-        run(*h.command(*remote, *(["-f"] if follow else []), tty=follow), capture=False, cwd=ROOT)
+    """`inv logs`: the app's gunicorn journal (both slots) from every web host (or `name`),
+    each line with its host's name in front; with `follow`, as they come, until Ctrl-C."""
+    hosts = _chosen(env, name, every=True)
+    conns = open_all([h.route for h in hosts])
+    width = max(len(h.name) for h in hosts)
+    lock = threading.Lock()
+
+    # Following: each line as it comes. Otherwise each host's recent lines are gathered, then
+    # merged by their timestamps (short-iso-precise sorts as text), so the fleet reads as one log.
+    kept = {h.name: io.StringIO() for h in hosts}
+
+    def tail(h: WebHost, conn) -> None:
+        journal = ["journalctl", "--no-pager", "-o", "short-iso-precise", "-u", f"{h.app}@*"]
+        stream = PrefixedLines(h.name, width, lock, None if follow else kept[h.name])
+        # A terminal on the host when following: closing the connection (Ctrl-C) hangs it up,
+        # which ends journalctl there.
+        command = remote_command(*journal, "-n", str(lines), *(["-f"] if follow else []))
+        conn.run(command, out_stream=stream, err_stream=stream, pty=follow, in_stream=False,
+                 warn=True)  # fmt: skip
+        stream.flush()
+
+    threads = [threading.Thread(target=tail, args=pair, daemon=True)
+               for pair in zip(hosts, conns, strict=True)]  # fmt: skip
+    for t in threads:
+        t.start()
+    try:
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(timeout=0.2)
+    except KeyboardInterrupt:  # Ctrl-C ends --follow
+        pass
+    finally:
+        for c in conns:
+            c.close()
+    if not follow:
+        print("".join(merge_by_time(*(k.getvalue().splitlines(True) for k in kept.values()))),
+              end="")  # fmt: skip
+
+
+def merge_by_time(*hosts_lines: list[str]) -> list[str]:
+    """Lines of several hosts (each `NAME | TIMESTAMP ...`, each host's in order) merged in time
+    order (pure, unit-tested)."""
+    return list(heapq.merge(*hosts_lines, key=lambda line: line.partition(" | ")[2][:32]))
 
 
 def manage(env: str, name: str, args: list[str]) -> None:
-    """`inv manage -- ARGS`: manage.py in the live release, with this terminal."""
+    """`inv manage -- ARGS`: manage.py in the live release of one web host, with this terminal."""
     if not args:
         raise ShipyardError("give the command after --, e.g. `inv manage -- showmigrations`")
     (h,) = _chosen(env, name, every=False)
-    run(*h.tool("manage", *args, tty=sys.stdin.isatty()), capture=False, cwd=ROOT)
+    (conn,) = open_all([h.route])
+    try:
+        result = conn.run(h.tool_command("manage", *args), pty=sys.stdin.isatty(), warn=True)
+    finally:
+        conn.close()
+    if result.exited != 0:
+        raise CommandFailed(("manage", *args), result.exited)

@@ -18,7 +18,7 @@ import yaml
 
 from . import ROOT, STATE, ansible, boxes
 from .ansible import DEPLOY_KEY, VAULT_PASSWORD
-from .hosts import WebHost
+from .hosts import WebHost, run_on
 from .shell import ShipyardError, git, run
 from .smoke import SMOKE_PASSWORD, SMOKE_USER
 
@@ -99,16 +99,16 @@ def smoke_account(box: boxes.Box) -> tuple[str, str]:
     """The app account the smoke test logs in as on a stand-in box, made or reset through
     `manage shell` (its password goes on stdin, never on a command line)."""
     password = _secret("smoke_password")
-    host = WebHost(box.name, boxes.ssh_args(box), "app")
+    host = WebHost(box.name, box.route(), "app")
     script = (
         "from django.contrib.auth import get_user_model\n"
         "import sys\n"
         f"u, _ = get_user_model().objects.get_or_create(username={SMOKE_ACCOUNT!r})\n"
         "u.set_password(sys.stdin.readline().strip()); u.save()\n"
     )
-    proc = run(*host.tool("manage", "shell", "-c", script), input=password + "\n", check=False)
-    if proc.returncode != 0:
-        raise ShipyardError(f"{box.name}: could not make the smoke account: {proc.stderr[-500:]}")
+    result = run_on(host.route, host.tool_command("manage", "shell", "-c", script), password + "\n")
+    if result.exited != 0:
+        raise ShipyardError(f"{box.name}: could not make the smoke account: {result.stderr[-500:]}")
     return SMOKE_ACCOUNT, password
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import ROOT, ansible, playbooks
 from .ansible import DEPLOY_KEY, VAULT_PASSWORD
-from .hosts import ssh_for
+from .hosts import route_for, try_open
 from .shell import ShipyardError, ok, run
 
 
@@ -108,20 +108,13 @@ def check(env: str, environ: Mapping[str, str] = os.environ) -> list[str]:
                 problems.append(problem)
     if problems:
         raise ShipyardError("the deploy cannot start:\n  - " + "\n  - ".join(problems))
-    for name in sorted(hostvars):  # every host answers, with the pinned key, before any change
-        argv = ssh_for(name, hostvars[name], environ.get(DEPLOY_KEY, ""))
-        proc = run(*argv, "true", check=False, cwd=ROOT, env=dict(environ), timeout=60)
-        if proc.returncode != 0:
-            err = proc.stderr.strip()
-            if "Host key verification failed" in err or "IDENTIFICATION HAS CHANGED" in err:
-                problems.append(
-                    f"{name}: its host key does not match {_shown(pinned)}: if the"
-                    " server was rebuilt, replace its line with the new key read on the server;"
-                    " otherwise stop, someone may be in the middle"
-                )
-            else:
-                last = err.splitlines()[-1] if err else f"exit {proc.returncode}"
-                problems.append(f"{name}: ssh failed: {last}")
+    # Every host answers, with the pinned key, before any change (the connections the fleet
+    # commands use, opened and closed again).
+    routes = [route_for(n, hostvars[n], environ.get(DEPLOY_KEY, "")) for n in sorted(hostvars)]
+    conns, failed = try_open(routes)
+    for conn in conns:
+        conn.close()
+    problems += failed
     if problems:
         raise ShipyardError("the deploy cannot start:\n  - " + "\n  - ".join(problems))
     return sorted(hostvars)

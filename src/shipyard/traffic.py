@@ -1,6 +1,7 @@
 """A steady client for zero-downtime checks: one request after another, a new connection each,
 for as long as it runs. Every answer that is not 2xx and every refused, reset or timed-out
-connection counts as a failure; the release id in the health answer says who served it.
+connection counts as a failure; the release id in the health answer says which release served it,
+and its host name which web host (behind a load balancer).
 
 Used by the deploy tests and `inv bench --deploy`.
 """
@@ -21,12 +22,14 @@ class Tally:
     served: int = 0
     failed: int = 0
     releases: Counter = field(default_factory=Counter)
+    hosts: Counter = field(default_factory=Counter)  # which web host answered
     errors: Counter = field(default_factory=Counter)
     order: list[str] = field(default_factory=list)  # releases in the order they first answered
     last: str = ""  # the release of the latest 2xx answer: who serves at the end
 
-    def answered(self, release: str) -> None:
+    def answered(self, release: str, host: str = "?") -> None:
         self.served += 1
+        self.hosts[host] += 1
         if release not in self.releases:
             self.order.append(release)
         self.releases[release] += 1
@@ -58,7 +61,8 @@ class SteadyClient:
             resp = conn.getresponse()
             body = resp.read()
             if 200 <= resp.status < 300:
-                self.tally.answered(str(json.loads(body).get("release", "?")))
+                answer = json.loads(body)
+                self.tally.answered(str(answer.get("release", "?")), str(answer.get("host", "?")))
             else:
                 self.tally.refused(f"HTTP {resp.status}")
         except (OSError, http.client.HTTPException, ValueError) as err:

@@ -60,11 +60,18 @@ def home():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_job(environ: dict[str, str], home) -> tuple[int, str]:
-    """The deploy job's run steps, in order, as CircleCI runs them (bash, the checkout's root),
-    in an environment with nothing of this machine's SSH setup (no agent, an empty HOME)."""
+def job_env(environ: dict[str, str], home) -> dict[str, str]:
+    """This process's environment with nothing of this machine's SSH setup (no agent, an empty
+    HOME), plus what the job sets."""
     env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
     env.update(HOME=str(home), **environ)
+    return env
+
+
+def run_job(environ: dict[str, str], home) -> tuple[int, str]:
+    """The deploy job's run steps, in order, as CircleCI runs them (bash, the checkout's root),
+    in the job's environment (job_env)."""
+    env = job_env(environ, home)
     output = ""
     for command in pipeline.job_commands("deploy", {"env": "staging", "ssh-fingerprint": ""}):
         proc = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env,
@@ -130,6 +137,14 @@ def test_a_host_key_that_is_not_the_pinned_one_stops_the_job(staging, tmp_path, 
         assert "its host key does not match" in output and "staging/known_hosts" in output
         assert "PLAY [" not in output
         assert footprint(staging) == before
+        # The fleet commands (Fabric) refuse the same key, before running anything anywhere.
+        status = [str(ROOT / "shipyard"), "status", "-e", "staging"]
+        env = job_env(environ, home)
+        proc = subprocess.run(status, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert proc.returncode != 0
+        assert "nothing was run on any host" in proc.stderr, proc.stderr[-2000:]
+        assert f"{staging.name}: its host key does not match" in proc.stderr
+        assert footprint(staging) == before, "no login: the key was refused before auth"
     finally:
         pipeline.standin("staging", staging)
 
@@ -150,8 +165,7 @@ def test_operations_read_an_environment_whose_vault_is_encrypted(staging, home, 
     environ = pipeline.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
     vault = pipeline.STANDINS / "staging" / "group_vars" / "all" / "vault.yml"
     assert vault.read_text().startswith("$ANSIBLE_VAULT"), "the stand-in's vault is encrypted"
-    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
-    env.update(HOME=str(home), **environ)
+    env = job_env(environ, home)
     name, *rest = command
     proc = subprocess.run([str(ROOT / "shipyard"), name, "-e", "staging", *rest], cwd=ROOT,
                           env=env, capture_output=True, text=True)  # fmt: skip

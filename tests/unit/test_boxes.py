@@ -1,4 +1,5 @@
-"""Box names: checked before Docker is installed or started (pure logic)."""
+"""Box names and a fleet's shape: checked before Docker is installed or started, and the
+inventory a fleet's boxes get (pure logic)."""
 
 import pytest
 
@@ -23,6 +24,8 @@ def test_good_box_names_pass(name):
         ({"name": "Bad Name"}, "--name 'Bad Name': give a box name"),
         ({"os": "ubuntu"}, "--os 'ubuntu': give an operating system: debian12, debian13"),
         ({"db": "oracle"}, "--db 'oracle': give a database engine: postgresql, mysql"),
+        ({"web": "0"}, "--web '0': give a number of web boxes from 1 to 9"),
+        ({"web": "2", "name": "mine"}, "--name names a lone box"),
     ],
 )
 def test_inv_up_checks_its_arguments_before_touching_docker(monkeypatch, kwargs, message):
@@ -39,3 +42,45 @@ def test_inv_up_checks_its_arguments_before_touching_docker(monkeypatch, kwargs,
     monkeypatch.setattr(host, "ensure_apt_cache", touched)
     with pytest.raises(Exit, match=message):
         tasks.up(Context(), **kwargs)
+
+
+def test_a_fleet_is_a_db_box_web_boxes_and_a_load_balancer():
+    from shipyard import environments
+
+    assert environments.fleet_names(2) == {"db1": "db", "web1": "web", "web2": "web", "lb1": "lb"}
+
+
+def test_only_the_load_balancer_of_a_fleet_publishes_the_web_ports():
+    web_ports = ["--publish", "127.0.0.1::80", "--publish", "127.0.0.1::443"]
+    assert boxes.fleet_flags("") == web_ports, "a lone box serves the app itself"
+    lb, web, db = (boxes.fleet_flags(g) for g in ("lb", "web", "db"))
+    assert lb[-4:] == web_ports and "--network" in lb
+    assert "127.0.0.1::80" not in web + db and "127.0.0.1::443" not in web + db
+    assert f"{boxes.FLEET_VOLUME}:{boxes.FLEET_MOUNT}" in web, "the web boxes share the uploads"
+    assert "--volume" not in db
+
+
+def test_a_fleets_inventory_puts_each_box_in_its_group_with_its_private_address(monkeypatch):
+    monkeypatch.setattr(boxes, "settings", dict)
+    fleet = [
+        boxes.Box("db1", "debian12", 2201, None, None, "db", "172.20.0.2"),
+        boxes.Box("web1", "debian12", 2202, None, None, "web", "172.20.0.3"),
+        boxes.Box("web2", "debian12", 2203, None, None, "web", "172.20.0.4"),
+        boxes.Box("lb1", "debian12", 2204, 8080, 8443, "lb", "172.20.0.5"),
+    ]
+    groups = boxes.inventory_groups(fleet, "172.20.0.1")
+    assert {g: list(groups[g]["hosts"]) for g in ("db", "web", "lb")} == {
+        "db": ["db1"], "web": ["web1", "web2"], "lb": ["lb1"],
+    }  # fmt: skip
+    web1 = groups["web"]["hosts"]["web1"]
+    assert web1["private_address"] == "172.20.0.3" and web1["ansible_port"] == 2202
+    assert web1["base_ssh_trusted_addresses"] == ["172.20.0.1"]
+    assert "nginx_https_port" not in web1
+    assert groups["lb"]["hosts"]["lb1"]["nginx_https_port"] == 8443
+    assert groups["web"]["vars"] == {"django_app_shared_mount": boxes.FLEET_MOUNT}
+
+
+def test_a_lone_box_is_web_and_db_host(monkeypatch):
+    monkeypatch.setattr(boxes, "settings", dict)
+    groups = boxes.inventory_groups([boxes.Box("debian12", "debian12", 2201, 8080, 8443)])
+    assert set(groups) == {"web", "db"} and "private_address" not in str(groups)

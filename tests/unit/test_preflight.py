@@ -141,5 +141,5 @@ def test_the_remote_operations_read_an_inventory_whose_vault_is_encrypted(tmp_pa
     monkeypatch.setenv("SHIPYARD_VAULT_PASSWORD", "s3cret-Pa55")
     (web1,) = hosts.web_hosts("staging")
     assert web1.name == "web1.example.com"
-    assert web1.ssh[-1] == "deployer@web1.example.com", "the login came out of the vault"
-    assert web1.ssh[web1.ssh.index("-p") + 1] == "2222"
+    assert web1.route.user == "deployer", "the login came out of the vault"
+    assert web1.route.port == 2222
