@@ -1,4 +1,7 @@
-"""/healthz: may this release take traffic? Cheap (one SELECT 1, no writes), no login."""
+"""/healthz: may this release take traffic? Cheap (one SELECT 1, no writes), no login. It names
+the host that answered: behind a load balancer, which web host served the request."""
+
+import socket
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -16,5 +19,6 @@ def healthz(request):
             cursor.fetchone()
     except DatabaseError:
         body = {"status": "unavailable", "release": settings.RELEASE_ID, "database": "unreachable"}
-        return JsonResponse(body, status=503)
-    return JsonResponse({"status": "ok", "release": settings.RELEASE_ID, "database": "ok"})
+        return JsonResponse({**body, "host": socket.gethostname()}, status=503)
+    body = {"status": "ok", "release": settings.RELEASE_ID, "database": "ok"}
+    return JsonResponse({**body, "host": socket.gethostname()})

@@ -4,6 +4,7 @@
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,7 @@ def test_healthz_reports_the_release_and_the_database(client, settings):
         "status": "ok",
         "release": "20261126-120000-abc1234",
         "database": "ok",
+        "host": socket.gethostname(),  # which web host answered, behind a load balancer
     }
     assert "no-cache" in response["Cache-Control"]
 

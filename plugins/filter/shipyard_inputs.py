@@ -242,12 +242,18 @@ def inputs_key(values: Sequence) -> str:
     ).hexdigest()
 
 
+def not_addresses(values: Sequence) -> list:
+    """The entries that are neither an IP address nor a CIDR network (firewall sources)."""
+    return [v for v in values if not (is_ip_address(v) or is_ip_network(v))]
+
+
 class FilterModule:
     def filters(self):
         return {
             "shipyard_input_errors": input_errors,
             "shipyard_is_ip_address": is_ip_address,
             "shipyard_is_ip_network": is_ip_network,
+            "shipyard_not_addresses": not_addresses,
             "shipyard_inputs_rules": inputs_rules,
             "shipyard_unknown_inputs": unknown_inputs,
             "shipyard_db_name_errors": db_name_errors,

@@ -34,10 +34,56 @@ def ready(env: str, changes_hosts: bool = False) -> None:
         preflight.check(env)
 
 
+def fleet_names(web: int) -> dict[str, str]:
+    """A fleet's boxes and their groups, in start order (pure). Not named like a group: Ansible
+    cannot tell a host `db` from the group `db`."""
+    return {"db1": "db", **{f"web{i}": "web" for i in range(1, web + 1)}, "lb1": "lb"}
+
+
+def _one_kind(fleet: bool) -> None:
+    """A lone box is web and db host at once, so the sandbox holds either lone boxes or one fleet:
+    mixed, a deploy would go to both and the app would find two database hosts."""
+    other = [b.name for b in boxes.running() if bool(b.group) != fleet]
+    if other:
+        raise ShipyardError(
+            f"{'lone boxes' if fleet else 'a fleet'} ({', '.join(other)}) already run here: the"
+            " sandbox holds one or the other; `inv down` first"
+        )
+
+
+def up_fleet(os_name: str, web: int, db: str = "", provision: bool = True, name: str = "") -> None:
+    """`inv up --web N`: a db box, N web boxes and an lb box on a private network; provisioned
+    and the sample app deployed (rolling, through the load balancer's view) unless told not to."""
+    if name:
+        raise ShipyardError("--name names a lone box; a fleet's boxes are db1, web1..webN and lb1")
+    host.ensure_docker()
+    host.ensure_apt_cache()
+    _one_kind(fleet=True)
+    started = [boxes.start(n, os_name, group) for n, group in fleet_names(web).items()]
+    running = [b for b in boxes.running() if b.group]
+    for extra in sorted({b.name for b in running} - {b.name for b in started}):
+        boxes.remove(extra)  # a web box left over from a larger fleet
+    if db:
+        for b in started:
+            boxes.set_db_engine(b.name, db)
+    boxes.write_inventory(boxes.running())
+    if provision:
+        ansible.playbook(playbooks.command("provision", "local"))
+        ansible.playbook(playbooks.command("deploy", "local"))
+    lb = next(b for b in boxes.running() if b.group == "lb")
+    print("\nThe fleet is up: " + ", ".join(f"{b.name} ({b.group}, {b.address})" for b in started))
+    print("SSH into a box with `inv ssh`-style commands:")
+    for b in started:
+        print(f"  {b.name}: {b.ssh_command()}")
+    if provision:
+        print(f"The sample app, through the load balancer: {lb.url()}api/  (self-signed: curl -k)")
+
+
 def up(os_name: str, name: str = "", db: str = "", provision: bool = True) -> boxes.Box:
     """Start a sandbox box; provision it and deploy the sample app unless told not to."""
     host.ensure_docker()
     host.ensure_apt_cache()
+    _one_kind(fleet=False)
     box = boxes.start(name or os_name, os_name)
     if db:
         boxes.set_db_engine(box.name, db)

@@ -53,6 +53,7 @@ def test_no_log_values_are_never_shown():
 def test_addresses_and_networks_are_parsed(value, address, network):
     assert rules.is_ip_address(value) is address
     assert rules.is_ip_network(value) is network
+    assert rules.not_addresses([value]) == ([] if address or network else [value])
 
 
 def test_unknown_inputs_suggest_the_declared_name():

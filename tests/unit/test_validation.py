@@ -29,6 +29,8 @@ UNREACHABLE = {
     "ansible_port": 1,
     "ansible_ssh_common_args": "-o ConnectTimeout=2",
     "vault_app_db_password": PASSWORD,
+    # Many test hosts share the web group: as a fleet's would, their uploads need a shared mount.
+    "django_app_shared_mount": "/mnt/shared",
 }
 
 # (case id, host variables, a fragment the message must contain). Grouped by class; the note of
@@ -250,10 +252,17 @@ def host_name(case: str) -> str:
 
 
 def run_playbook(
-    tmp_path: Path, hosts: dict, args: list[str] = (), groups=("db",), facts: Path | None = None
+    tmp_path: Path,
+    hosts: dict,
+    args: list[str] = (),
+    groups=("db",),
+    facts: Path | None = None,
+    children: dict | None = None,
 ) -> str:
-    """ansible-playbook over the shared layer and an inventory of `hosts` (name: vars)."""
-    inventory = {"all": {"vars": UNREACHABLE, "children": {g: {"hosts": hosts} for g in groups}}}
+    """ansible-playbook over the shared layer and an inventory of `hosts` (name: vars), every
+    host in `groups`, or with the `children` groups given whole."""
+    children = children or {g: {"hosts": hosts} for g in groups}
+    inventory = {"all": {"vars": UNREACHABLE, "children": children}}
     if not groups:  # hosts in no group at all
         inventory["all"]["hosts"] = hosts
     (tmp_path / "hosts.yml").write_text(json.dumps(inventory))
@@ -420,6 +429,44 @@ def test_a_web_host_with_a_name_of_its_own_passes(tmp_path):
                        groups=("db", "web"))  # fmt: skip
     assert failures(out) == {}, failures(out)
     assert "fatal: [web1]: UNREACHABLE!" in out
+
+
+FLEET = {
+    "db": {"hosts": {"db1": {"private_address": "10.0.0.2"}}},
+    "web": {"hosts": {"web1": {"private_address": "10.0.0.3"},
+                      "web2": {"private_address": "10.0.0.4"}}},
+    "lb": {"hosts": {"lb1": {"private_address": "10.0.0.5"}}},
+}  # fmt: skip
+
+
+def fleet_children(**changes) -> dict:
+    """FLEET, every host with the web hosts' inputs, each named host's values changed."""
+    children = json.loads(json.dumps(FLEET))
+    for group in children.values():
+        for name, values in group["hosts"].items():
+            values.update(WEB_HOST, **changes.get(name, {}))
+    return children
+
+
+def test_a_fleets_shape_is_checked_before_any_host_is_touched(tmp_path):
+    """A private address that is a name, and a balancer that is also one of several web hosts."""
+    children = fleet_children(web2={"private_address": "web2.internal"})
+    children["web"]["hosts"]["lb1"] = children["lb"]["hosts"]["lb1"]
+    out = run_playbook(tmp_path, {}, children=children)
+    assert (
+        "each host's private_address (by default its ansible_host) is the IP address the others"
+        " reach it on: web2 (web2.internal) is not an IP address"
+    ) in out
+    assert "The host(s) lb1 are in the lb and the web group while the environment has other" in out
+    assert "UNREACHABLE" not in out
+
+
+def test_several_web_hosts_with_shared_folders_need_a_shared_mount(tmp_path):
+    out = run_playbook(tmp_path, {}, children=fleet_children(web1={"django_app_shared_mount": ""}))
+    msg = failures(out).get("web1", "")
+    assert "django_app_shared_dirs (media) with 2 web hosts" in msg, failures(out)
+    assert "set django_app_shared_mount to that path" in msg
+    assert "shared_dirs" not in failures(out).get("web2", ""), "web2 names its shared mount"
 
 
 def test_role_map_is_read_from_one_place():
