@@ -35,18 +35,22 @@ ENV_HELP = "Environment (a folder of inventory/): local (the default), staging, 
 
 
 @task(
-    kinds={"os": "os", "name": "box", "db": "db"},
+    kinds={"os": "os", "name": "box", "db": "db", "web": "web"},
     help={
         "os": f"Operating system of the box: {', '.join(images.SUPPORTED)}.",
         "name": "Box name (default: the --os value).",
         "db": f"Database engine of the box: {', '.join(boxes.DB_ENGINES)} (default: postgresql,"
         " or what the box had).",
+        "web": "Start a fleet instead: a db box, this many web boxes and a load balancer (lb).",
         "provision": "Provision the box after starting it (default: yes).",
     },
 )
-def up(c, os="debian12", name="", db="", provision=True):
-    """Start a sandbox box, provision it, and print how to SSH in."""
-    shipyard.environments.up(os, name, db, provision)
+def up(c, os="debian12", name="", db="", web=0, provision=True):
+    """Start a sandbox box (or a fleet: --web N), provision it, deploy the app, print the URL."""
+    if web:
+        shipyard.environments.up_fleet(os, int(web), db, provision, name)
+    else:
+        shipyard.environments.up(os, name, db, provision)
 
 
 @task(kinds={"name": "box"}, help={"name": "Remove only this box (default: all sandbox boxes)."})
@@ -99,35 +103,37 @@ def smoke(c, env="", commit=""):
 
 
 @task(
-    kinds={"env": "env", "ref": "ref", "source": "dir", "limit": "limit"},
+    kinds={"env": "env", "ref": "ref", "source": "dir", "limit": "limit", "batch": "batch"},
     help={
         "env": ENV_HELP,
         "ref": "The git commit, branch or tag to deploy (default: HEAD).",
         "allow_dirty": "Deploy the working tree even with uncommitted changes in the app's folder.",
         "source": "Deploy this Django project folder (a git checkout) instead of the inventory's.",
         "limit": "Only these web hosts (ansible --limit).",
+        "batch": "How many web hosts switch at a time (default 1: one after the other).",
         "verbose": "Ansible verbosity (repeat: -v -v).",
     },
     incrementable=["verbose"],
 )
-def deploy(c, env="", ref="HEAD", allow_dirty=False, source="", limit="", verbose=0):
-    """Deploy the app to an environment's web hosts: build, migrate, probe, then switch."""
-    shipyard.deploy.deploy(env, ref, allow_dirty, source, limit, verbose)
+def deploy(c, env="", ref="HEAD", allow_dirty=False, source="", limit="", batch=1, verbose=0):
+    """Deploy the app to the web hosts: build on all, migrate once, then switch batch by batch."""
+    shipyard.deploy.deploy(env, ref, allow_dirty, source, limit, int(batch), verbose)
 
 
 @task(
-    kinds={"env": "env", "to": "release", "limit": "limit"},
+    kinds={"env": "env", "to": "release", "limit": "limit", "batch": "batch"},
     help={
         "env": ENV_HELP,
         "to": "The release to go back to (`inv releases` lists them; default: the one before).",
         "limit": "Only these web hosts (ansible --limit).",
+        "batch": "How many web hosts switch at a time (default 1: one after the other).",
         "verbose": "Ansible verbosity (repeat: -v -v).",
     },
     incrementable=["verbose"],
 )
-def rollback(c, env="", to="", limit="", verbose=0):
-    """Put the previous good release (or --to RELEASE) back live, health-gated like a deploy."""
-    shipyard.deploy.rollback(env, to, limit, verbose)
+def rollback(c, env="", to="", limit="", batch=1, verbose=0):
+    """Put the previous good release (or --to RELEASE) back live, rolling like a deploy."""
+    shipyard.deploy.rollback(env, to, limit, int(batch), verbose)
 
 
 @task(kinds={"env": "env", "host_": "host"}, help={"env": ENV_HELP, "host": "Only this web host."})

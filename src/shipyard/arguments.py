@@ -148,6 +148,8 @@ KINDS: dict[str, Kind] = {
     "lines": _number(1, 100_000, "a whole number from 1 to 100000"),
     "port": _number(1, 65_535, "a TCP port, a whole number from 1 to 65535"),
     "runs": _number(1, 20, "a whole number of runs from 1 to 20"),
+    "web": _number(1, 9, "a number of web boxes from 1 to 9"),
+    "batch": _number(1, 100, "a number of web hosts per batch, from 1 to 100"),
     "path": _path(),
     "file": _path("file"),
     "dir": _path("dir"),

@@ -1,10 +1,12 @@
 """The benchmarks (`inv bench`): provisioning (the apt floor, a cold run, a re-run, --check, on
-fresh boxes) and the deploy (code-only, same ref, rollback under a steady client). Single runs on
+fresh boxes) and the deploy (code-only, same ref, rollback under a steady client; a rolling
+deploy to 1 and to 3 web hosts of a fleet). Single runs on
 this kind of machine vary by 2-6 s, so each figure is taken `runs` times and shown as its median
 and its spread (lowest-highest): one run cannot show a 1 s gain."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -226,6 +228,44 @@ def deploy(os_name: str, runs: int = RUNS) -> str:
     return table(title, figures, "served/failed")
 
 
+def rolling_deploy(os_name: str, runs: int = RUNS) -> str:
+    """The rolling deploy's rows of `inv bench --deploy`: a fleet of a db box, 3 web boxes and a
+    load balancer (`inv up --web 3`, in a state folder of its own, so a developer's boxes are left
+    alone), then `runs` code-only deploys to 1 web host (`--limit web1`) and to all 3, each under a
+    steady HTTPS client through the load balancer; the table."""
+    from .app import commit, sample_project
+    from .traffic import SteadyClient
+
+    one = Figure("rolling deploy, code-only, 1 web host (--limit web1)", "0 failed")
+    three = Figure("rolling deploy, code-only, 3 web hosts", "<= 1.5x the 1-host deploy, 0 failed")
+    with tempfile.TemporaryDirectory(prefix="shipyard-bench-fleet-") as state:
+        env = {**os.environ, "SHIPYARD_STATE": state}
+        scope = hashlib.sha256(str(Path(state).resolve()).encode()).hexdigest()[:6]
+        try:
+            run(_inv(), "up", "--web", "3", "--os", os_name, cwd=str(ROOT), env=env)
+            lb = run("docker", "port", f"shipyard-{scope}-lb1", "443/tcp").stdout.split()[0]
+            port = int(lb.rsplit(":", 1)[1])
+            project = sample_project(Path(state) / "notes")
+            health = project / "notesapi" / "health.py"
+            run(_inv(), "deploy", "--source", str(project), cwd=str(ROOT), env=env)
+            for figure, limit in [(one, ["--limit", "web1"]), (three, [])] * runs:
+                changed = health.read_text() + f"\n# change {len(one.seconds + three.seconds)}\n"
+                commit(project, "A one-line change", {"notesapi/health.py": changed})
+                with SteadyClient(port) as client:
+                    seconds, _ = timed(_inv(), "deploy", "--source", str(project), *limit,
+                                       cwd=str(ROOT), env=env)  # fmt: skip
+                figure.seconds.append(seconds)
+                figure.served += client.tally.served
+                figure.failed += client.tally.failed
+        finally:
+            run(_inv(), "down", cwd=str(ROOT), env=env, check=False)
+    ratio = three.median / one.median
+    three.goal = f"<= 1.5x the 1-host deploy: {ratio:.2f}x ({'met' if ratio <= 1.5 else 'not met'})"
+    title = (f"Rolling deploy, a fleet of {os_name} boxes (db, 3 web, lb), a steady HTTPS client "
+             f"through the load balancer, {runs} runs of each figure")  # fmt: skip
+    return table(title, [one, three], "served/failed")
+
+
 FLEET_SIZES = (1, 10, 30)
 # Hosts nobody answers at (port 1 of this machine): a run checks every input, then stops at the
 # first task that needs a host, so what it times is the controller's work before any remote call.
@@ -235,6 +275,7 @@ UNREACHABLE = {
     "ansible_ssh_common_args": "-o ConnectTimeout=2",
     "vault_app_db_password": "bench-password-0123456789",
     "vault_django_app_secret_key": "s" * 40,
+    "django_app_shared_mount": "/mnt/shared",  # the web hosts' uploads: one store for all
 }
 
 
@@ -281,4 +322,6 @@ def measure(os_name: str, of_deploy: bool, of_fleet: bool, runs: int) -> str:
         raise ShipyardError("--deploy and --fleet are two benchmarks: run one, then the other")
     if of_fleet:
         return fleet_checks(runs)
-    return deploy(os_name, runs) if of_deploy else provisioning(os_name, runs)
+    if of_deploy:
+        return deploy(os_name, runs) + "\n\n" + rolling_deploy(os_name, runs)
+    return provisioning(os_name, runs)
