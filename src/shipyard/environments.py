@@ -72,7 +72,7 @@ def up_fleet(os_name: str, web: int, db: str = "", provision: bool = True, name:
         ansible.playbook(playbooks.command("deploy", "local"))
     lb = next(b for b in boxes.running() if b.group == "lb")
     print("\nThe fleet is up: " + ", ".join(f"{b.name} ({b.group}, {b.address})" for b in started))
-    print("SSH into a box with `inv ssh`-style commands:")
+    print("SSH into a box:")
     for b in started:
         print(f"  {b.name}: {b.ssh_command()}")
     if provision:
