@@ -143,11 +143,22 @@ def test_the_load_balancer_spreads_requests_over_both_web_hosts(fleet):
     assert hosts == {"web1", "web2"}
 
 
+def changed_tasks(output: str) -> list[str]:
+    """`TASK name: host` for every change a playbook's output reports."""
+    found, task = [], ""
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line.split("[", 1)[1].split("]", 1)[0]
+        elif line.startswith("changed: ["):
+            found.append(f"{task}: {line.split('[', 1)[1].split(']', 1)[0]}")
+    return found
+
+
 def test_a_second_provision_changes_nothing_on_any_host(fleet):
     out = finv("provision").stdout
     recap = re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", out, re.M)
     assert {h for h, _ in recap} == {"db1", "web1", "web2", "lb1"}
-    assert all(changed == "0" for _, changed in recap), recap
+    assert all(changed == "0" for _, changed in recap), changed_tasks(out)
 
 
 def test_a_rolling_deploy_and_rollback_drop_nothing_through_the_load_balancer(fleet, project):
@@ -216,7 +227,9 @@ def test_a_web_host_down_stops_the_rollout_and_the_next_deploy_converges(fleet, 
         on("web2", "systemctl start nginx")
     deploy(project)
     now = fleet.serving()
-    assert now["web1"] == now["web2"] and now["web1"].endswith(new), now
+    # One commit everywhere: web1 kept its release (the same tree, nothing to do there); web2, whose
+    # try was marked failed, built it again, under this run's id.
+    assert now["web1"].endswith(new) and now["web2"].endswith(new), now
 
 
 def test_each_host_lets_in_only_the_hosts_that_need_it(fleet):
