@@ -247,6 +247,11 @@ GOOD = {
 }
 
 
+WEB_HOST = {"vault_django_app_secret_key": "s" * 40}
+# The inputs of the roles only web hosts get (playbooks/group_vars/all/roles.yml).
+WEB_ROLE_INPUTS = ("python_", "git_", "linters_", "nginx_", "django_app_")
+
+
 def host_name(case: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", case.lower()).strip("-")
 
@@ -294,10 +299,17 @@ def failures(output: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def bad_run(tmp_path_factory):
-    """One run with every bad case as a host, plus one good host the gate must hold back."""
-    hosts = {host_name(case): values for case, values, _ in CASES}
-    hosts["good-bystander"] = {}
-    return run_playbook(tmp_path_factory.mktemp("bad"), hosts)
+    """One run with every bad case as a host, plus one good host the gate must hold back. A case
+    of a web role (the developer's tools, the app) is a web host, the others db hosts: each host
+    gets the roles whose input it breaks."""
+    hosts = {host_name(case): {**WEB_HOST, **values} for case, values, _ in CASES}
+    hosts["good-bystander"] = dict(WEB_HOST)
+    web = {n for n, v in hosts.items() if any(k.startswith(WEB_ROLE_INPUTS) for k in v)}
+    children = {
+        "web": {"hosts": {n: v for n, v in hosts.items() if n in web}},
+        "db": {"hosts": {n: v for n, v in hosts.items() if n not in web}},
+    }
+    return run_playbook(tmp_path_factory.mktemp("bad"), {}, children=children)
 
 
 # One playbook run serves every test that reads it: under xdist (`inv test`) they go to one worker.
@@ -399,7 +411,6 @@ APP_NAMES = {
         "which inventory/shared sets to django_app_hosts",
     ),
 }
-WEB_HOST = {"vault_django_app_secret_key": "s" * 40}
 
 
 @pytest.fixture(scope="module")
