@@ -148,7 +148,7 @@ KINDS: dict[str, Kind] = {
     "lines": _number(1, 100_000, "a whole number from 1 to 100000"),
     "port": _number(1, 65_535, "a TCP port, a whole number from 1 to 65535"),
     "runs": _number(1, 20, "a whole number of runs from 1 to 20"),
-    "web": _number(1, 9, "a number of web boxes from 1 to 9"),
+    "web": _number(0, 9, "a number of web boxes from 1 to 9 (0, the default: one lone box)"),
     "batch": _number(1, 100, "a number of web hosts per batch, from 1 to 100"),
     "path": _path(),
     "file": _path("file"),

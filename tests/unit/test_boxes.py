@@ -24,7 +24,7 @@ def test_good_box_names_pass(name):
         ({"name": "Bad Name"}, "--name 'Bad Name': give a box name"),
         ({"os": "ubuntu"}, "--os 'ubuntu': give an operating system: debian12, debian13"),
         ({"db": "oracle"}, "--db 'oracle': give a database engine: postgresql, mysql"),
-        ({"web": "0"}, "--web '0': give a number of web boxes from 1 to 9"),
+        ({"web": "10"}, "--web '10': give a number of web boxes from 1 to 9"),
         ({"web": "2", "name": "mine"}, "--name names a lone box"),
     ],
 )
