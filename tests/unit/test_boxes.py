@@ -84,3 +84,24 @@ def test_a_lone_box_is_web_and_db_host(monkeypatch):
     monkeypatch.setattr(boxes, "settings", dict)
     groups = boxes.inventory_groups([boxes.Box("debian12", "debian12", 2201, 8080, 8443)])
     assert set(groups) == {"web", "db"} and "private_address" not in str(groups)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "called"),
+    [({}, "up"), ({"web": "2"}, "up_fleet")],
+    ids=["lone box by default", "a fleet with --web"],
+)
+def test_inv_up_with_its_defaults_passes_its_checks(monkeypatch, kwargs, called):
+    """Typed as a user types it, the defaults pass the argument kinds too (a default --web 0 once
+    did not: plain `./shipyard up` stopped at once)."""
+    import invoke
+
+    import tasks
+    from shipyard import environments
+
+    reached = []
+    monkeypatch.setattr(environments, "up", lambda *a, **k: reached.append("up"))
+    monkeypatch.setattr(environments, "up_fleet", lambda *a, **k: reached.append("up_fleet"))
+    argv = ["inv", "up", *(f"--{k}={v}" for k, v in kwargs.items())]
+    invoke.Program(namespace=tasks.ns, version="test").run(argv, exit=False)
+    assert reached == [called]
