@@ -78,9 +78,14 @@ def ensure_apt_cache() -> None:
     for sub in ("cache", "log"):
         (conf / sub).mkdir(parents=True, exist_ok=True)
     # Plain proxy mode: no mirror remapping, so requests go to the host names boxes ask for.
+    # FreshIndexMaxAge: an index fetched in the last 5 minutes is served as it is. With the
+    # default (27 s) boxes provisioned together made it refetch the same index in the same second,
+    # which it cannot (it moves the old copy to a name made of the second: "File exists"), and
+    # the boxes' apt-get update hung on the error (a fleet's two web boxes, 20 minutes).
     (conf / "acng.conf").write_text(
         f"CacheDir: {conf / 'cache'}\nLogDir: {conf / 'log'}\n"
         f"SupportDir: /usr/lib/apt-cacher-ng\nPort: {APT_CACHE_PORT}\nExThreshold: 4\n"
+        "FreshIndexMaxAge: 300\n"
     )
     (conf / "pid").unlink(missing_ok=True)  # left by an instance that died with its session
     run("/usr/sbin/apt-cacher-ng", "-c", str(conf), "ForeGround=0", f"PidFile={conf / 'pid'}")
