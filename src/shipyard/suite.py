@@ -63,6 +63,8 @@ def boxes_env() -> dict[str, str]:
 # A scenario spends most of its time waiting (apt downloads through the cache, services starting,
 # the base role's attacks sleeping out a ban): three at once keep this 2-core machine busy.
 ROLES_AT_ONCE = 3
+# The e2e tier's xdist groups (tests/e2e/conftest.py): one worker each.
+E2E_GROUPS = 3
 ROLE_LOGS = STATE / "logs" / "molecule"
 
 
@@ -114,14 +116,14 @@ def run_suites(wanted: list[str], role: str = "", os_name: str = "", junit: str 
     """Run the suites in `wanted` (names from SUITES), in SUITES' order; then a table of each
     tier's seconds (also when one failed: where the time went is in every log, CI's too)."""
     python = sys.executable
-    timings: list[tuple[str, float]] = []
+    timings: list[tuple[str, float, float]] = []
 
     def tier(name: str, step) -> None:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), cpu_jiffies()
         try:
             step()
         finally:
-            timings.append((name, time.monotonic() - started))
+            timings.append((name, time.monotonic() - started, busy_share(cpu, cpu_jiffies())))
 
     def unit() -> None:
         # Two workers (xdist, one per core): the input checks are ansible-playbook runs, CPU-bound
@@ -130,11 +132,13 @@ def run_suites(wanted: list[str], role: str = "", os_name: str = "", junit: str 
             *junit_option(junit, "unit"), echo=True, capture=False, cwd=ROOT)  # fmt: skip
 
     def e2e() -> None:
-        # Two workers, one per database engine's box (every e2e test is in the xdist_group of
-        # the box it uses: tests/e2e/conftest.py); --durations: where the time goes, in CI's log.
-        run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist",
-            "loadgroup", "--durations=30", "tests/e2e", *junit_option(junit, "e2e"), echo=True,
-            capture=False, env=env, cwd=ROOT)  # fmt: skip
+        # One worker per xdist_group (tests/e2e/conftest.py): the PostgreSQL box's, the MariaDB
+        # box's and the fleet's, all three from the start. With two workers the fleet ran last on
+        # one of them while the other had finished: the machine half idle for its last minutes.
+        # --durations=0: where the time goes, every test, in CI's log.
+        run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(E2E_GROUPS),
+            "--dist", "loadgroup", "--durations=0", "--durations-min=5", "tests/e2e",
+            *junit_option(junit, "e2e"), echo=True, capture=False, env=env, cwd=ROOT)  # fmt: skip
 
     env: dict[str, str] = {}
     try:
@@ -152,11 +156,36 @@ def run_suites(wanted: list[str], role: str = "", os_name: str = "", junit: str 
             tier("e2e", e2e)
     finally:
         if len(timings) > 1:
-            rows = [*timings, ("all", sum(t for _, t in timings))]
-            print("\n" + timings_table(rows, "tier"), flush=True)
+            rows = [(name, seconds) for name, seconds, _ in timings]
+            rows.append(("all", sum(seconds for _, seconds in rows)))
+            busy = [f"{share:.0%}" for _, _, share in timings]
+            print("\n" + timings_table(rows, "tier", busy), flush=True)
 
 
-def timings_table(rows: list[tuple[str, float]], what: str) -> str:
-    """A Markdown table of seconds, whole (the suite's tiers, the local pipeline's jobs)."""
-    return "\n".join([f"| {what} | seconds |", "| --- | --- |"]
-                     + [f"| {name} | {seconds:.0f} |" for name, seconds in rows])  # fmt: skip
+def timings_table(rows: list[tuple[str, float]], what: str, busy: list[str] = ()) -> str:
+    """A Markdown table of seconds, whole (the suite's tiers, the local pipeline's jobs), with
+    the share of the machine's CPU time each row kept busy when `busy` is given."""
+    if not busy:
+        return "\n".join([f"| {what} | seconds |", "| --- | --- |"]
+                         + [f"| {name} | {seconds:.0f} |" for name, seconds in rows])  # fmt: skip
+    busy = [*busy, *[""] * (len(rows) - len(busy))]
+    return "\n".join([f"| {what} | seconds | CPU busy |", "| --- | --- | --- |"]
+                     + [f"| {name} | {seconds:.0f} | {share} |"
+                        for (name, seconds), share in zip(rows, busy, strict=True)])  # fmt: skip
+
+
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat (zeros elsewhere)."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """How much of the CPU time between two cpu_jiffies() readings was busy: a tier near 100 %
+    can only get faster by doing less; one well below it is waiting, and could overlap."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total else 0.0

@@ -1,10 +1,11 @@
 """End-to-end fixtures: real sandbox boxes, driven through the same `inv` commands users type.
 
-`inv test` runs this tier on two workers (pytest-xdist, `--dist loadgroup`): every test is marked
-with the xdist_group of the database engine whose box it uses, so each worker makes one engine's
-box and runs that box's tests in file order; the tests with boxes of their own are placed to even
-the two workers' load. Each worker has its own state folder (below), so their boxes never meet.
-Run without xdist (plain pytest), the same tests run one after another on the same two boxes."""
+`inv test` runs this tier on three workers (pytest-xdist, `--dist loadgroup`), one per
+xdist_group: every test is marked with the group of the boxes it uses, the database engine's
+(`postgresql`, `mysql`) or the fleet's (`fleet`, tests/e2e/test_fleet.py), so each worker makes its
+boxes and runs their tests in file order; the tests with boxes of their own are placed to even the
+workers' load. Each worker has its own state folder (below), so their boxes never meet. Run
+without xdist (plain pytest), the same tests run one after another on the same boxes."""
 
 from __future__ import annotations
 

@@ -290,9 +290,17 @@ FAULTS = {
 }
 
 
+# The health check talks to the database, so its fault runs on each engine; a build that fails
+# (an import error, a requirement that cannot be installed) never reaches the database: one engine
+# shows it (the others skip, saying so), which keeps the suite's time down.
+ON_EACH_ENGINE = {"health check fails"}
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 def test_a_broken_release_never_takes_traffic(engine_box, project, fault):
-    _, box = engine_box
+    engine, box = engine_box
+    if fault not in ON_EACH_ENGINE and engine != "postgresql":
+        pytest.skip("runs as the [postgresql] case: the build fails before the database is used")
     rel, breaks, phase = FAULTS[fault]
     before = live(box)
     good = (project / rel).read_text()
@@ -312,11 +320,11 @@ def test_a_broken_release_never_takes_traffic(engine_box, project, fault):
 
 
 def test_a_deploy_killed_mid_build_leaves_the_old_release_and_a_lock_that_does_not_block(
-    engine_box, project
+    postgres_box, project
 ):
-    engine, box = engine_box
+    box = postgres_box
     before = live(box)
-    commit(project, "Another change", {"notesapi/extra.py": f"VALUE = {engine!r}\n"})
+    commit(project, "Another change", {"notesapi/extra.py": "VALUE = 'killed mid-build'\n"})
     with SteadyClient(box.https_port) as client:
         proc = subprocess.Popen(
             [INV, "deploy", "--source", str(project), "--limit", box.name],

@@ -75,6 +75,16 @@ def test_the_timings_table_rounds_to_whole_seconds():
     assert table.splitlines()[2:] == ["| deploy-staging | 302 |", "| pipeline | 600 |"]
 
 
+def test_the_tier_table_says_how_busy_the_cpu_was_and_the_total_row_leaves_it_blank():
+    table = suite.timings_table([("unit", 10.2), ("all", 10.2)], "tier", ["97%"])
+    assert table.splitlines()[2:] == ["| unit | 10 | 97% |", "| all | 10 |  |"]
+    # 300 of 400 jiffies busy since the first reading; an interval of no time is 0, not an error.
+    assert suite.busy_share((1000, 2000), (1300, 2400)) == 0.75
+    assert suite.busy_share((5, 9), (5, 9)) == 0.0
+    busy, total = suite.cpu_jiffies()
+    assert 0 < busy < total, "this machine's /proc/stat was read"
+
+
 def test_a_failed_role_is_named_and_shown_and_the_others_still_run(monkeypatch, tmp_path, capsys):
     ran: list[str] = []
 
@@ -104,9 +114,9 @@ def test_the_suite_ends_with_each_tiers_time_even_when_one_fails(monkeypatch, ca
     with pytest.raises(suite.CommandFailed):
         suite.run_suites(["lint", "unit"])
     out = capsys.readouterr().out
-    assert "| tier | seconds |" not in out, "one tier ran: no table"
+    assert "| tier |" not in out, "one tier ran: no table"
     monkeypatch.setattr(suite, "lint", lambda: None)
     suite.run_suites(["lint", "unit"])
     rows = capsys.readouterr().out.strip().splitlines()
-    assert rows[0] == "| tier | seconds |"
+    assert rows[0] == "| tier | seconds | CPU busy |"
     assert [r.split(" | ")[0] for r in rows[2:]] == ["| lint", "| unit", "| all"]
