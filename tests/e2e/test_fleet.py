@@ -93,10 +93,11 @@ class Fleet:
 
     def serving(self) -> dict[str, str]:
         """What each web host's `current` link names (its live release)."""
-        return {
-            h: on(h, "basename $(readlink /srv/app/current)").stdout.strip()
-            for h in ("web1", "web2")
-        }
+        return {h: self.serving_of(h) for h in ("web1", "web2")}
+
+    @staticmethod
+    def serving_of(host: str) -> str:
+        return on(host, "basename $(readlink /srv/app/current)").stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +240,44 @@ def test_a_web_host_down_stops_the_rollout_and_the_next_deploy_converges(fleet, 
     now = fleet.serving()
     # One commit everywhere: web1 kept its release (the same tree, nothing to do there); web2, whose
     # try was marked failed, built it again, under this run's id.
+    assert now["web1"].endswith(new) and now["web2"].endswith(new), now
+
+
+def test_a_web_host_gone_mid_rollout_is_named_and_the_others_stay_put(fleet, project):
+    """web2 goes away (SSH and HTTP) once the rollout has begun: web1 switches, web2 is reported
+    as failed in phase switch, the report still says what each host serves, and no GET fails."""
+    serving = fleet.serving()
+    commit(project, "Rolled out while web2 goes away", {"notes/CHANGE.txt": "web2 gone\n"})
+    new = git(project, "rev-parse", "HEAD")[:7]
+    env = {**os.environ, "SHIPYARD_STATE": str(STATE), "ANSIBLE_NOCOLOR": "1",
+           "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    env.pop("ANSIBLE_FORCE_COLOR", None)
+    try:
+        with SteadyClient(fleet.https_port) as client:
+            proc = subprocess.Popen(
+                [INV, "deploy", "--source", str(project)], cwd=ROOT, env=env, text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            out = ""
+            for line in proc.stdout:
+                out += line
+                if line.startswith("PLAY [Move traffic"):
+                    # Its nginx and its SSH server stop, and Ansible's open connection with them.
+                    on("web2", "systemctl stop nginx ssh && pkill -KILL -u admin; true")
+            proc.wait()
+        assert proc.returncode != 0
+        assert "PLAY [Move traffic" in out, out[-3000:]
+        assert re.search(r"stopped: web2 failed in phase switch: the host did not answer", out), (
+            out[-3000:]
+        )
+        assert f"web2: {serving['web2']}" in out, "the report names what web2 serves"
+        assert fleet.serving_of("web1").endswith(new), "web1 switched before web2 went away"
+        assert client.tally.failed == 0, dict(client.tally.errors)
+    finally:
+        on("web2", "systemctl start ssh nginx")
+    assert fleet.serving()["web2"] == serving["web2"], "web2 kept its release"
+    deploy(project)
+    now = fleet.serving()
     assert now["web1"].endswith(new) and now["web2"].endswith(new), now
 
 
