@@ -25,3 +25,17 @@ def test_suites_have_distinct_recipes():
 def test_unknown_os_names_the_choices():
     with pytest.raises(ShipyardError, match=r"unknown --os 'ubuntu'.*debian12, debian13"):
         images.lookup("ubuntu")
+
+
+def test_the_apt_cache_refreshes_the_indexes_the_boxes_sources_name():
+    """host.refresh_indexes asks for each suite's InRelease files: the very files a box's
+    sources (images.SOURCES) make apt-get update ask for, or the refresh would miss the race."""
+    from shipyard import host
+
+    urls = host.index_urls(["bookworm"])
+    sources = images.SOURCES.format(suite="bookworm")
+    wanted = []
+    for stanza in sources.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.strip().splitlines())
+        wanted += [f"{fields['URIs']}/dists/{s}/InRelease" for s in fields["Suites"].split()]
+    assert sorted(urls) == sorted(wanted)
