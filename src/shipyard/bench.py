@@ -105,9 +105,7 @@ def apt_floor(name: str, os_name: str, packages: list[str], apt_proxy: str) -> f
     """Seconds for one `apt-get update && apt-get install PACKAGES` in a fresh box `name`,
     through the same apt proxy the provisioning uses."""
     box = boxes.start(name, os_name)
-    # As the base role sets it (roles/base/tasks/apt.yml): the proxy, no pipelining.
-    proxy = f"-o Acquire::http::Proxy={apt_proxy} -o Acquire::http::Pipeline-Depth=0"
-    proxy = proxy if apt_proxy else ""
+    proxy = f"-o Acquire::http::Proxy={apt_proxy}" if apt_proxy else ""
     script = (
         f"set -e; export DEBIAN_FRONTEND=noninteractive; apt-get {proxy} update -qq && "
         f"apt-get {proxy} install -y -qq {' '.join(packages)} >/dev/null"

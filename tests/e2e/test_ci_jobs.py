@@ -51,7 +51,6 @@ def must(proc: subprocess.CompletedProcess) -> str:
 
 def apt(container: str, *packages: str) -> None:
     proxy = f'Acquire::http::Proxy "{host.apt_proxy_for_boxes()}";'
-    proxy += ' Acquire::http::Pipeline-Depth "0";'  # as the base role sets it
     must(sh(container, f"echo '{proxy}' > /etc/apt/apt.conf.d/01proxy && apt-get update -qq && "
                        "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
                        f"{' '.join(packages)} >/dev/null"))  # fmt: skip
