@@ -196,6 +196,7 @@ def start(name: str, os_name: str, group: str = "") -> Box:
         _published(container, 443), group, _fleet_address(container) if group else "",
     )  # fmt: skip
     wait_for(lambda: ok(*ssh_args(box), "true"), f"box {name} did not answer SSH", 30)
+    host.update_box_lists(container)
     forget_facts(name)
     return box
 

@@ -12,8 +12,7 @@ import json
 import os
 import shutil
 import subprocess
-import urllib.request
-from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 from .shell import ShipyardError, ok, run, wait_for
@@ -69,22 +68,10 @@ def apt_cache_up() -> bool:
         return s.connect_ex(("127.0.0.1", APT_CACHE_PORT)) == 0
 
 
-# apt-cacher-ng refetches an index (a suite's InRelease) older than this when a box asks for it.
-# Boxes provisioned together ask in the same second, and two refetches of one file collide (it
-# moves the old copy aside under a name made of the second: "File exists"); a box whose request
-# failed so hung in apt-get update for good (a fleet's boxes, twice, 20 minutes until killed). So
-# ensure_apt_cache refreshes the indexes itself, one at a time, one process at a time, before boxes
-# ask; boxes asking within this many seconds get that copy as it is.
-INDEX_MAX_AGE = 900
-ARCHIVE = "http://deb.debian.org"
-
-
 def ensure_apt_cache() -> None:
-    """Run apt-cacher-ng on the host so that boxes download each .deb once, not once per box, with
-    the suites' indexes fresh (refresh_indexes)."""
+    """Run apt-cacher-ng on the host so that boxes download each .deb once, not once per box."""
     if not apt_cache_up():
         start_apt_cache()
-    refresh_indexes()
 
 
 def start_apt_cache() -> None:
@@ -99,43 +86,39 @@ def start_apt_cache() -> None:
     (conf / "acng.conf").write_text(
         f"CacheDir: {conf / 'cache'}\nLogDir: {conf / 'log'}\n"
         f"SupportDir: /usr/lib/apt-cacher-ng\nPort: {APT_CACHE_PORT}\nExThreshold: 4\n"
-        f"FreshIndexMaxAge: {INDEX_MAX_AGE}\n"
     )
     (conf / "pid").unlink(missing_ok=True)  # left by an instance that died with its session
     run("/usr/sbin/apt-cacher-ng", "-c", str(conf), "ForeGround=0", f"PidFile={conf / 'pid'}")
     wait_for(apt_cache_up, "the apt cache (apt-cacher-ng) did not start", 20)
 
 
-def index_urls(suites: Iterable[str]) -> list[str]:
-    """The index files (InRelease) of each suite's archives, as the boxes' sources name them
-    (images.SOURCES): the release, its updates, its security updates."""
-    urls = []
-    for suite in suites:
-        urls += [f"{ARCHIVE}/debian/dists/{suite}/InRelease",
-                 f"{ARCHIVE}/debian/dists/{suite}-updates/InRelease",
-                 f"{ARCHIVE}/debian-security/dists/{suite}-security/InRelease"]  # fmt: skip
-    return urls
-
-
-def refresh_indexes() -> None:
-    """Ask the apt cache for every supported suite's indexes, one request after another, under a
-    lock that other Shipyard processes (the test suite's workers) wait on: the cache refetches
-    what is older than INDEX_MAX_AGE alone, and serves the rest as it is."""
-    from .images import SUPPORTED  # images uses this module
-
-    lock = CACHE / "apt-cacher-ng" / "refresh.lock"
+@contextmanager
+def one_index_update_at_a_time():
+    """Held while a box's `apt-get update` runs through the apt cache, by every Shipyard process
+    (the test suite's workers too). apt-cacher-ng refetches a suite's index (InRelease) for each
+    request; two boxes asking in the same second make it collide on its own file ("File exists":
+    it moves the old copy aside under a name made of the second), and a box whose request failed
+    so hung in apt-get update for good (a fleet's boxes, three times, 20 minutes until killed)."""
+    lock = CACHE / "apt-cacher-ng" / "index-update.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
-    proxy = urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{APT_CACHE_PORT}"})
-    opener = urllib.request.build_opener(proxy)
     with lock.open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        for url in index_urls(os_.suite for os_ in SUPPORTED.values()):
-            try:
-                with opener.open(url, timeout=30) as answer:
-                    answer.read()
-            except OSError as error:  # the boxes' own apt-get then says what is wrong
-                print(f"shipyard: the apt cache could not fetch {url}: {error}", flush=True)
-                return
+        yield
+
+
+# Then the provisioning's apt tasks find the lists fresh (their cache_valid_time reads this stamp)
+# and ask the cache for no index at the same time as the other boxes.
+UPDATE_LISTS = (
+    "apt-get -o Acquire::http::Proxy={proxy} update -qq"
+    " && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp"
+)
+
+
+def update_box_lists(container: str) -> None:
+    """A just-started box's apt lists, through the apt cache, one box at a time."""
+    with one_index_update_at_a_time():
+        run("docker", "exec", container, "sh", "-c",
+            UPDATE_LISTS.format(proxy=apt_proxy_for_boxes()))  # fmt: skip
 
 
 def docker_gateway() -> str:

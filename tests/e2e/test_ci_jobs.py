@@ -51,8 +51,9 @@ def must(proc: subprocess.CompletedProcess) -> str:
 
 def apt(container: str, *packages: str) -> None:
     proxy = f'Acquire::http::Proxy "{host.apt_proxy_for_boxes()}";'
-    must(sh(container, f"echo '{proxy}' > /etc/apt/apt.conf.d/01proxy && apt-get update -qq && "
-                       "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+    with host.one_index_update_at_a_time():  # as every box's (host.py says why)
+        must(sh(container, f"echo '{proxy}' > /etc/apt/apt.conf.d/01proxy && apt-get update -qq"))
+    must(sh(container, "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
                        f"{' '.join(packages)} >/dev/null"))  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shipyard import images
+from shipyard import ROOT, images
 from shipyard.shell import ShipyardError
 
 
@@ -27,15 +27,18 @@ def test_unknown_os_names_the_choices():
         images.lookup("ubuntu")
 
 
-def test_the_apt_cache_refreshes_the_indexes_the_boxes_sources_name():
-    """host.refresh_indexes asks for each suite's InRelease files: the very files a box's
-    sources (images.SOURCES) make apt-get update ask for, or the refresh would miss the race."""
+def test_a_box_index_update_waits_for_any_other_shipyard_process(tmp_path, monkeypatch):
+    """host.one_index_update_at_a_time is a lock on a file other processes see: while it is held,
+    another process (here `flock -n`, which gives up at once) cannot take it; then it can."""
+    import subprocess
+
     from shipyard import host
 
-    urls = host.index_urls(["bookworm"])
-    sources = images.SOURCES.format(suite="bookworm")
-    wanted = []
-    for stanza in sources.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in stanza.strip().splitlines())
-        wanted += [f"{fields['URIs']}/dists/{s}/InRelease" for s in fields["Suites"].split()]
-    assert sorted(urls) == sorted(wanted)
+    monkeypatch.setattr(host, "CACHE", tmp_path)
+    lock = tmp_path / "apt-cacher-ng" / "index-update.lock"
+    with host.one_index_update_at_a_time():
+        assert subprocess.run(["flock", "-n", str(lock), "true"]).returncode != 0
+    assert subprocess.run(["flock", "-n", str(lock), "true"]).returncode == 0
+    # Molecule's prepare step (molecule/shared/prepare.yml) takes the same file.
+    prepare = ROOT / "molecule" / "shared" / "prepare.yml"
+    assert "shipyard/apt-cacher-ng/index-update.lock" in prepare.read_text()
