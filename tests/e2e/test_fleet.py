@@ -44,13 +44,18 @@ TLS.check_hostname = False
 TLS.verify_mode = ssl.CERT_NONE
 
 
-def finv(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """`inv ARGS` against the fleet (its own state folder)."""
-    # Plain output to parse: the suite forces Ansible's colours on (for its own log), which would
-    # put escape codes around every host name in the recap.
+def fleet_env() -> dict[str, str]:
+    """The environment of an `inv` command against the fleet: its own state folder, and plain
+    output to parse (the suite forces Ansible's colours on for its own log, which would put escape
+    codes around every host name in a recap)."""
     env = {**os.environ, "SHIPYARD_STATE": str(STATE), "ANSIBLE_NOCOLOR": "1"}
     env.pop("ANSIBLE_FORCE_COLOR", None)
-    proc = subprocess.run([INV, *args], cwd=ROOT, capture_output=True, text=True, env=env)
+    return env
+
+
+def finv(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`inv ARGS` against the fleet."""
+    proc = subprocess.run([INV, *args], cwd=ROOT, capture_output=True, text=True, env=fleet_env())
     if check and proc.returncode != 0:
         raise AssertionError(
             f"inv {' '.join(args)} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-2000:]}"
@@ -245,9 +250,7 @@ def test_a_web_host_gone_mid_rollout_is_named_and_the_others_stay_put(fleet, pro
     serving = fleet.serving()
     commit(project, "Rolled out while web2 goes away", {"notes/CHANGE.txt": "web2 gone\n"})
     new = git(project, "rev-parse", "HEAD")[:7]
-    env = {**os.environ, "SHIPYARD_STATE": str(STATE), "ANSIBLE_NOCOLOR": "1",
-           "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    env.pop("ANSIBLE_FORCE_COLOR", None)
+    env = {**fleet_env(), "PYTHONUNBUFFERED": "1"}
     try:
         with SteadyClient(fleet.https_port) as client:
             proc = subprocess.Popen(
