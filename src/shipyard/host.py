@@ -70,11 +70,8 @@ def apt_cache_up() -> bool:
 
 def ensure_apt_cache() -> None:
     """Run apt-cacher-ng on the host so that boxes download each .deb once, not once per box."""
-    if not apt_cache_up():
-        start_apt_cache()
-
-
-def start_apt_cache() -> None:
+    if apt_cache_up():
+        return
     if not shutil.which("apt-cacher-ng") and not Path("/usr/sbin/apt-cacher-ng").exists():
         apt_install("apt-cacher-ng")
     if apt_cache_up():  # the package's own service, where systemd runs
