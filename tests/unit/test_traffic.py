@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from shipyard.traffic import SteadyClient, Tally
 
 
@@ -47,3 +49,22 @@ def test_a_healthy_client_runs_to_the_end(monkeypatch):
         pass
     assert client.ran_to_end and client.crash == ""
     assert client.tally.last == "r1" and client.tally.served > 0
+
+
+def test_requests_are_paced_and_an_outage_longer_than_the_pace_is_seen(monkeypatch):
+    """One request every 50 ms (EVERY), not as fast as the machine allows: a 0.2 s outage in the
+    middle still fails several requests."""
+    start = time.monotonic()
+
+    def one(self):
+        if 0.4 <= time.monotonic() - start < 0.6:
+            self.tally.refused("ConnectionRefusedError")
+        else:
+            self.tally.answered("r1")
+
+    monkeypatch.setattr(SteadyClient, "_one", one)
+    with SteadyClient(1, every=0.05) as client:
+        time.sleep(0.7)
+    seconds = time.monotonic() - start  # the block, and the 0.3 s the client runs on each side
+    assert client.tally.served + client.tally.failed <= seconds / 0.05 + 2
+    assert client.tally.failed >= 3
