@@ -4,6 +4,8 @@ The commands themselves are recorded, not run: this is the selection logic only.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from shipyard import ROOT, pipeline, suite
@@ -120,3 +122,17 @@ def test_the_suite_ends_with_each_tiers_time_even_when_one_fails(monkeypatch, ca
     rows = capsys.readouterr().out.strip().splitlines()
     assert rows[0] == "| tier | seconds | CPU busy |"
     assert [r.split(" | ")[0] for r in rows[2:]] == ["| lint", "| unit", "| all"]
+
+
+def test_the_boxes_setup_runs_beside_the_first_tiers_and_only_when_boxes_are_needed(
+    ran, monkeypatch
+):
+    started, seen = threading.Event(), []
+    monkeypatch.setattr(suite, "boxes_env", lambda: started.set() or {})
+    # lint waits (up to 3 s) for the setup to start: it does only if the setup runs beside it.
+    monkeypatch.setattr(suite, "lint", lambda: seen.append(started.wait(3)))
+    suite.run_suites(["lint", "roles"], role="git", os_name="debian13")
+    assert seen == [True]
+    started.clear()
+    suite.run_suites(["lint", "unit"])
+    assert seen == [True, False], "no boxes without roles or e2e"
