@@ -238,6 +238,13 @@ def test_a_code_change_deploys_with_zero_failed_requests(postgres_box, project):
     )
     assert "reusing virtualenv" in out.stdout, "a code-only deploy installs nothing"
     assert warnings_in(out) == []
+    # The live slot, and only it, starts at boot.
+    enabled = on_box(box, "for p in 8001 8002; do echo $p $(systemctl is-enabled app@$p)"
+                          " $(readlink /srv/app/slots/$p); done")  # fmt: skip
+    slots = {line.split()[0]: line.split()[1:] for line in enabled.splitlines()}
+    assert [p for p, (state, *_) in slots.items() if state == "enabled"] == [
+        p for p, (_, *link) in slots.items() if link and link[0].endswith(after)
+    ], slots
 
 
 def test_the_same_ref_again_restarts_nothing(postgres_box, project):
