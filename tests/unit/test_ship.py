@@ -84,3 +84,20 @@ def test_a_dirty_tree_is_refused_unless_asked_for(repo):
 def test_changes_outside_the_app_folder_do_not_count(repo):
     (repo.parent / "README").write_text("edited\n")
     assert not ship.ship(args(repo))["dirty"]
+
+
+def test_an_old_archive_another_deploy_removed_meanwhile_is_no_error(tmp_path, monkeypatch):
+    """Two deploys at once clean the same folder: one lists an old archive, the other removes it
+    before the first reads its age. A CI run's parallel deploys failed on that."""
+    monkeypatch.setattr(ship.tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = ship.archive_dir()
+    gone, old = folder / "20000101T000000Z-gone.tar.gz", folder / "20000101T000000Z-old.tar.gz"
+    gone.write_text("")
+    old.write_text("")
+    for path in (gone, old):
+        subprocess.run(["touch", "-d", "2000-01-01", str(path)], check=True)
+    listed = sorted(folder.glob("*.tar.gz"))  # what the other deploy saw, before removing one
+    monkeypatch.setattr(type(folder), "glob", lambda self, pattern: iter(listed))
+    gone.unlink()
+    assert ship.archive_dir() == folder
+    assert not old.exists(), "the other old archive is still removed"

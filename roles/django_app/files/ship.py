@@ -48,12 +48,17 @@ def module_exists(source: Path, commit: str, prefix: str, module: str) -> bool:
 def archive_dir() -> Path:
     """This user's folder of archives (0700). Each run removes the ones older than an hour: the
     copy to the hosts is done by then, and the deploy saves a cleanup step (an SSH-free but slow
-    Ansible task)."""
+    Ansible task). Deploys run at once from one machine (two environments, a CI runner's jobs)
+    share the folder: an archive another run removed between the listing and its stat is gone,
+    not an error (a test run's parallel deploys failed on it)."""
     folder = Path(tempfile.gettempdir()) / f"shipyard-ship-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
     for old in folder.glob("*.tar.gz"):
-        if time.time() - old.stat().st_mtime > 3600:
-            old.unlink(missing_ok=True)
+        try:
+            if time.time() - old.stat().st_mtime > 3600:
+                old.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue
     return folder
 
 
