@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 # 20 requests a second: any outage longer than 50 ms is seen for certain (a gunicorn stop and
 # start is about 0.46 s, some 9 failed requests). Measured on a code-only deploy to one box, nothing
-# else running: with no pause the client and what it made the box do took 47 CPU-seconds of the
-# deploy's 19 s (the deploy alone 22) and slowed it by a quarter; at 50 ms, 27 CPU-seconds and no
-# slower. The test suite runs CPU-bound on two cores, where an unpaced client starved the deploy
-# it was watching and reached about this rate anyway.
+# else running: alone it took 19 s and 22 CPU-seconds of the machine; under a client sending as
+# fast as it could, 25 s and 47 CPU-seconds (the client and the box answering it took 1.2 of the 2
+# cores); paced at 50 ms, 19-20 s and 26-29 CPU-seconds. The test suite runs CPU-bound on two
+# cores, where an unpaced client starved the deploy it was watching.
 EVERY = 0.05
 
 

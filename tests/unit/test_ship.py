@@ -88,7 +88,7 @@ def test_changes_outside_the_app_folder_do_not_count(repo):
 
 def test_an_old_archive_another_deploy_removed_meanwhile_is_no_error(tmp_path, monkeypatch):
     """Two deploys at once clean the same folder: one lists an old archive, the other removes it
-    before the first reads its age. A CI run's parallel deploys failed on that."""
+    before the first reads its age. The e2e tier's parallel deploys failed on that."""
     monkeypatch.setattr(ship.tempfile, "gettempdir", lambda: str(tmp_path))
     folder = ship.archive_dir()
     gone, old = folder / "20000101T000000Z-gone.tar.gz", folder / "20000101T000000Z-old.tar.gz"
