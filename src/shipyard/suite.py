@@ -123,7 +123,7 @@ def run_suites(wanted: list[str], role: str = "", os_name: str = "", junit: str 
         try:
             step()
         finally:
-            timings.append((name, time.monotonic() - started, busy_share(cpu, cpu_jiffies())))
+            timings.append((name, time.monotonic() - started, cpu_shares(cpu, cpu_jiffies())))
 
     def unit() -> None:
         # Two workers (xdist, one per core): the input checks are ansible-playbook runs, CPU-bound
@@ -167,34 +167,62 @@ def run_suites(wanted: list[str], role: str = "", os_name: str = "", junit: str 
         if len(timings) > 1:
             rows = [(name, seconds) for name, seconds, _ in timings]
             rows.append(("all", sum(seconds for _, seconds in rows)))
-            busy = [f"{share:.0%}" for _, _, share in timings]
-            print("\n" + timings_table(rows, "tier", busy), flush=True)
+            cpu = [(f"{busy:.0%}", f"{stolen:.0%}") for _, _, (busy, stolen) in timings]
+            print("\n" + timings_table(rows, "tier", cpu), flush=True)
+            print(machine_speed_line(), flush=True)
 
 
-def timings_table(rows: list[tuple[str, float]], what: str, busy: list[str] = ()) -> str:
-    """A Markdown table of seconds, whole (the suite's tiers, the local pipeline's jobs), with
-    the share of the machine's CPU time each row kept busy when `busy` is given."""
-    if not busy:
+def timings_table(rows: list[tuple[str, float]], what: str, cpu: list[tuple[str, str]] = ()) -> str:
+    """A Markdown table of seconds, whole (the suite's tiers, the local pipeline's jobs), with how
+    busy the machine's CPU was in each row and the share the hypervisor took when `cpu` is given."""
+    if not cpu:
         return "\n".join([f"| {what} | seconds |", "| --- | --- |"]
                          + [f"| {name} | {seconds:.0f} |" for name, seconds in rows])  # fmt: skip
-    busy = [*busy, *[""] * (len(rows) - len(busy))]
-    return "\n".join([f"| {what} | seconds | CPU busy |", "| --- | --- | --- |"]
-                     + [f"| {name} | {seconds:.0f} | {share} |"
-                        for (name, seconds), share in zip(rows, busy, strict=True)])  # fmt: skip
+    cpu = [*cpu, *[("", "")] * (len(rows) - len(cpu))]
+    head = [f"| {what} | seconds | CPU busy | CPU stolen |", "| --- | --- | --- | --- |"]
+    body = [f"| {name} | {seconds:.0f} | {busy} | {stolen} |"
+            for (name, seconds), (busy, stolen) in zip(rows, cpu, strict=True)]  # fmt: skip
+    return "\n".join(head + body)
 
 
-def cpu_jiffies() -> tuple[int, int]:
-    """(busy, total) CPU time of the whole machine so far, from /proc/stat (zeros elsewhere)."""
+def cpu_jiffies() -> tuple[int, int, int]:
+    """(busy, stolen, total) CPU time of the whole machine so far, from /proc/stat (zeros
+    elsewhere). Stolen: time this virtual machine's CPUs wanted to run and the hypervisor ran
+    another guest: the same suite takes longer on a busier host, and this says by how much."""
     try:
         fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     except (OSError, ValueError):
-        return 0, 0
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return sum(fields) - idle, sum(fields)
+        return 0, 0, 0
+    # user nice system idle iowait irq softirq steal (a guest's time is counted in user already)
+    fields = (fields + [0] * 8)[:8]
+    idle, stolen = fields[3] + fields[4], fields[7]
+    total = sum(fields)
+    return total - idle - stolen, stolen, total
 
 
-def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
-    """How much of the CPU time between two cpu_jiffies() readings was busy: a tier near 100 %
-    can only get faster by doing less; one well below it is waiting, and could overlap."""
-    total = after[1] - before[1]
-    return (after[0] - before[0]) / total if total else 0.0
+def cpu_shares(before: tuple[int, int, int], after: tuple[int, int, int]) -> tuple[float, float]:
+    """How much of the CPU time between two cpu_jiffies() readings was busy, and how much was
+    stolen: a tier near 100 % busy can only get faster by doing less; one well below it is
+    waiting, and could overlap; a stolen share is a slower machine, not more work."""
+    total = after[2] - before[2]
+    if not total:
+        return 0.0, 0.0
+    return (after[0] - before[0]) / total, (after[1] - before[1]) / total
+
+
+# A fixed amount of pure-Python work (the toolkit's own kind: Ansible, pytest): its seconds say how
+# fast this machine's cores are, so suite times taken on different machines can be compared.
+SPEED_LOOP = 20_000_000
+
+
+def machine_speed() -> float:
+    """Seconds this machine takes for SPEED_LOOP additions in one Python thread."""
+    started, total = time.perf_counter(), 0
+    for i in range(SPEED_LOOP):
+        total += i
+    return time.perf_counter() - started
+
+
+def machine_speed_line() -> str:
+    return (f"This machine: {SPEED_LOOP // 1_000_000} million Python additions in "
+            f"{machine_speed():.2f} s (the same suite's seconds scale with it).")  # fmt: skip

@@ -78,13 +78,29 @@ def test_the_timings_table_rounds_to_whole_seconds():
 
 
 def test_the_tier_table_says_how_busy_the_cpu_was_and_the_total_row_leaves_it_blank():
-    table = suite.timings_table([("unit", 10.2), ("all", 10.2)], "tier", ["97%"])
-    assert table.splitlines()[2:] == ["| unit | 10 | 97% |", "| all | 10 |  |"]
-    # 300 of 400 jiffies busy since the first reading; an interval of no time is 0, not an error.
-    assert suite.busy_share((1000, 2000), (1300, 2400)) == 0.75
-    assert suite.busy_share((5, 9), (5, 9)) == 0.0
-    busy, total = suite.cpu_jiffies()
-    assert 0 < busy < total, "this machine's /proc/stat was read"
+    table = suite.timings_table([("unit", 10.2), ("all", 10.2)], "tier", [("97%", "1%")])
+    assert table.splitlines()[2:] == ["| unit | 10 | 97% | 1% |", "| all | 10 |  |  |"]
+    # 300 of 400 jiffies busy and 40 stolen since the first reading; no time is 0, not an error.
+    assert suite.cpu_shares((1000, 10, 2000), (1300, 50, 2400)) == (0.75, 0.1)
+    assert suite.cpu_shares((5, 0, 9), (5, 0, 9)) == (0.0, 0.0)
+    busy, stolen, total = suite.cpu_jiffies()
+    assert 0 < busy < total and 0 <= stolen < total, "this machine's /proc/stat was read"
+
+
+def test_stolen_time_is_neither_busy_nor_idle(monkeypatch, tmp_path):
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 20 0 30 200 70 0\ncpu0 1 2 3\n")
+    real_path = suite.Path
+    monkeypatch.setattr(suite, "Path", lambda p: stat if p == "/proc/stat" else real_path(p))
+    assert suite.cpu_jiffies() == (180, 200, 1200)
+
+
+def test_the_machine_speed_line_names_the_loop_and_its_seconds(monkeypatch):
+    monkeypatch.setattr(suite, "SPEED_LOOP", 1_000_000)
+    line = suite.machine_speed_line()
+    assert line.startswith("This machine: 1 million Python additions in ")
+    assert float(line.split(" in ")[1].split()[0]) > 0
 
 
 def test_a_failed_role_is_named_and_shown_and_the_others_still_run(monkeypatch, tmp_path, capsys):
@@ -118,10 +134,12 @@ def test_the_suite_ends_with_each_tiers_time_even_when_one_fails(monkeypatch, ca
     out = capsys.readouterr().out
     assert "| tier |" not in out, "one tier ran: no table"
     monkeypatch.setattr(suite, "lint", lambda: None)
+    monkeypatch.setattr(suite, "SPEED_LOOP", 1000)
     suite.run_suites(["lint", "unit"])
     rows = capsys.readouterr().out.strip().splitlines()
-    assert rows[0] == "| tier | seconds | CPU busy |"
-    assert [r.split(" | ")[0] for r in rows[2:]] == ["| lint", "| unit", "| all"]
+    assert rows[0] == "| tier | seconds | CPU busy | CPU stolen |"
+    assert [r.split(" | ")[0] for r in rows[2:-1]] == ["| lint", "| unit", "| all"]
+    assert rows[-1].startswith("This machine: "), "the machine's speed, to compare runs by"
 
 
 def test_the_boxes_setup_runs_beside_the_first_tiers_and_only_when_boxes_are_needed(
