@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import ROOT, STATE, app, host, images
+from .boxes import SCOPE
 from .shell import CommandFailed, run
 
 SUITES = ("lint", "unit", "app", "roles", "e2e")
@@ -69,13 +70,18 @@ ROLE_LOGS = STATE / "logs" / "molecule"
 
 
 def molecule(role: str, os_name: str, env: dict[str, str], log: Path | None = None) -> None:
-    """`molecule test` for one role, its platforms named `<role>-debian12`/`-debian13`
+    """`molecule test` for one role, its platforms named `<scope>-<role>-debian12`/`-debian13`
     (.config/molecule/config.yml reads SHIPYARD_MOLECULE_PREFIX); its output goes to this terminal,
-    or to `log` when several run at once."""
-    prefix = f"{role}-"
+    or to `log` when several run at once.
+    Both the platforms' names and Molecule's state folder belong to this state folder (its scope,
+    as the boxes'): Molecule keys its state by the role folder's name alone, so the same role run
+    from two checkouts at once (a fresh-clone check beside a developer's run) shared one state, and
+    one run's destroy removed the other's containers."""
+    prefix = f"{SCOPE}-{role}-"
     platform = ["--platform-name", prefix + os_name] if os_name else []
     argv = [str(Path(sys.executable).parent / "molecule"), "test", *platform]
-    env = {**env, "SHIPYARD_MOLECULE_PREFIX": prefix}
+    env = {**env, "SHIPYARD_MOLECULE_PREFIX": prefix,
+           "MOLECULE_EPHEMERAL_DIRECTORY": str(STATE / "molecule" / role)}  # fmt: skip
     if log is None:
         run(*argv, echo=True, capture=False, env=env, cwd=ROOT / "roles" / role)
         return

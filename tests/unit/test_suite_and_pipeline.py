@@ -40,8 +40,18 @@ def test_only_the_suites_asked_for_run(ran):
 def test_one_role_on_one_platform(ran):
     suite.run_suites(["roles"], role="git", os_name="debian13")
     ((argv, cwd),) = ran
-    assert argv[-3:] == ["test", "--platform-name", "git-debian13"]
+    assert argv[-3:] == ["test", "--platform-name", f"{suite.SCOPE}-git-debian13"]
     assert cwd == str(ROOT / "roles" / "git")
+
+
+def test_a_roles_containers_and_molecule_state_belong_to_this_state_folder(monkeypatch):
+    seen: dict[str, str] = {}
+    monkeypatch.setattr(suite, "run", lambda *argv, env=None, **_kw: seen.update(env))
+    suite.molecule("postgresql", "", {"SHIPYARD_APT_PROXY": "http://10.0.0.1:3143"})
+    # Two checkouts running the same role at once must not meet (the scope is the state's).
+    assert seen["SHIPYARD_MOLECULE_PREFIX"] == f"{suite.SCOPE}-postgresql-"
+    assert seen["MOLECULE_EPHEMERAL_DIRECTORY"] == str(suite.STATE / "molecule" / "postgresql")
+    assert seen["SHIPYARD_APT_PROXY"] == "http://10.0.0.1:3143"
 
 
 def test_every_role_with_a_scenario_runs_without_a_role(ran):
