@@ -1,6 +1,7 @@
 """Shared by every role's testinfra tests (pytest loads it for tests below roles/)."""
 
 import json
+import shlex
 import socket
 import subprocess
 
@@ -21,3 +22,15 @@ def reachable_from_outside(host):
             return s.connect_ex((ip, port)) == 0
 
     return probe
+
+
+@pytest.fixture
+def as_developer(host):
+    """A command as the developer's account `dev` (the database roles' scenarios make it), in a
+    login shell, as `inv ssh` gives one: its ~/.bashrc has run."""
+
+    def run(command: str):
+        with host.sudo():
+            return host.run(f"su - dev -c {shlex.quote(command)}")
+
+    return run

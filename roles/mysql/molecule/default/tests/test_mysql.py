@@ -94,3 +94,28 @@ def test_the_server_cannot_gain_privileges(host):
     pid = host.check_output("pidof mariadbd")
     status = host.file(f"/proc/{pid}/status").content_string
     assert "NoNewPrivs:\t1" in status
+
+
+def test_the_developer_logs_in_over_the_socket_without_a_password(as_developer):
+    out = as_developer("mysql -N -B -e 'select current_user(); select database()' dev")
+    assert out.rc == 0, out.stderr
+    assert out.stdout.split() == ["dev@localhost", "dev"]
+
+
+def test_the_developers_shell_has_database_url(as_developer):
+    assert as_developer("echo $DATABASE_URL").stdout.strip() == "mysql://dev@localhost/dev"
+
+
+def test_the_developer_creates_test_databases_only_and_is_no_superuser(host, as_developer):
+    out = as_developer("mysql -e 'create database test_dev; drop database test_dev'")
+    assert out.rc == 0, out.stderr
+    out = as_developer("mysql -e 'create database other_db'")
+    assert out.rc != 0 and "Access denied" in out.stderr
+    grants = root_sql(host, "SHOW GRANTS FOR 'dev'@'localhost'")
+    assert "ON *.*" not in grants.replace("GRANT USAGE ON *.*", ""), grants
+
+
+def test_the_developer_cannot_log_in_over_tcp(as_developer):
+    out = as_developer("mysql -h 127.0.0.1 --protocol=TCP -N -e 'select 1'")
+    assert out.rc != 0
+    assert "Access denied" in out.stderr

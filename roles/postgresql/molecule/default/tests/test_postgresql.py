@@ -122,3 +122,30 @@ def test_programs_the_server_starts_cannot_gain_privileges(host):
     )
     assert out.rc == 0, out.stderr
     assert out.stdout.strip() == "1"
+
+
+def test_the_developer_logs_in_over_the_socket_without_a_password(as_developer):
+    out = as_developer("psql -tAc 'select current_user, current_database()'")
+    assert out.rc == 0, out.stderr
+    assert out.stdout.strip() == "dev|dev"
+
+
+def test_the_developers_shell_has_database_url(as_developer):
+    out = as_developer('psql "$DATABASE_URL" -tAc "select 1"')
+    assert out.rc == 0 and out.stdout.strip() == "1", out.stderr
+    assert as_developer("echo $DATABASE_URL").stdout.strip() == "postgres:///dev"
+
+
+def test_the_developer_creates_test_databases_but_is_no_superuser(as_developer):
+    out = as_developer("createdb test_dev && dropdb test_dev")
+    assert out.rc == 0, out.stderr
+    out = as_developer(
+        "psql -tAc 'select rolsuper, rolcreaterole from pg_roles where rolname = current_user'"
+    )
+    assert out.stdout.strip() == "f|f"
+
+
+def test_the_developer_cannot_log_in_over_tcp(as_developer):
+    out = as_developer("PGCONNECT_TIMEOUT=5 psql -h 127.0.0.1 -tAc 'select 1'")
+    assert out.rc != 0
+    assert 'pg_hba.conf rejects connection for host "127.0.0.1", user "dev"' in out.stderr
