@@ -23,6 +23,7 @@ import shipyard.preflight
 import shipyard.remote
 import shipyard.smoke
 import shipyard.suite
+import shipyard.workspace
 from shipyard import ROOT, arguments, boxes, images
 from shipyard.arguments import task
 from shipyard.shell import git
@@ -174,6 +175,35 @@ def manage(c, env="", host_=""):
     )
 
 
+@task(
+    kinds={"env": "env", "name": "box", "host_": "host"},
+    help={
+        "env": ENV_HELP,
+        "name": "The sandbox box (default: the only one running).",
+        "host": "The host of a real environment (-e), by its inventory name.",
+    },
+)
+def ssh(c, env="", name="", host_=""):
+    """Log in to a box or host as its admin user, or run one command: inv ssh -- uptime."""
+    # What follows `--` on the command line, as typed (Invoke keeps it out of task arguments).
+    command = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
+    shipyard.workspace.ssh(env, host_ or name, command)
+
+
+@task(
+    kinds={"env": "env", "name": "box", "host_": "host"},
+    help={
+        "env": ENV_HELP,
+        "name": "Only this sandbox box (or, with -e, --host).",
+        "host": "Only this host of a real environment (-e).",
+        "install": "Keep the blocks in ~/.ssh/shipyard/ and include them from ~/.ssh/config.",
+    },
+)
+def ssh_config(c, env="", name="", host_="", install=False):
+    """Print an OpenSSH config block per box (or host), for ssh and IDEs to open it by name."""
+    print(shipyard.workspace.ssh_config(env, host_ or name, install), end="")
+
+
 @task(help={"force": "Rebuild even when the cached image matches its recipe."})
 def images_(c, force=False):
     """Build the sandbox base images (Debian 12 and 13) unless cached; save them for a CI cache."""
@@ -301,6 +331,8 @@ ns = Collection(
     status,
     logs,
     manage,
+    ssh,
+    ssh_config,
     lint,
     test,
     bench,

@@ -319,4 +319,7 @@ def write_inventory(boxes: list[Box]) -> Path:
     header = "# Written by `inv up` / `inv down` from the running sandbox boxes; edits are lost.\n"
     INVENTORY.parent.mkdir(parents=True, exist_ok=True)
     INVENTORY.write_text(header + "---\n" + yaml.safe_dump(doc, sort_keys=False))
+    from . import workspace  # imports this module: here, not at the top
+
+    workspace.refresh_installed(boxes)  # `inv ssh-config --install`'s file, when there is one
     return INVENTORY

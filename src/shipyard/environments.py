@@ -91,10 +91,15 @@ def up(os_name: str, name: str = "", db: str = "", provision: bool = True) -> bo
     if provision:
         ansible.playbook(playbooks.command("provision", "local", limit=box.name))
         ansible.playbook(playbooks.command("deploy", "local", limit=box.name))
-    print(f"\nBox {box.name} ({box.os}) is up. SSH in with:\n  {box.ssh_command()}")
+    print(f"\nBox {box.name} ({box.os}) is up. The ways in:")
+    only = len(boxes.running()) == 1
+    print(f"  a terminal:  ./shipyard ssh{'' if only else f' --name {box.name}'}")
+    print(f"  an IDE (VS Code Remote-SSH, PyCharm): the host shipyard-{box.name}, after"
+          " `./shipyard ssh-config --install`")  # fmt: skip
+    print(f"  plain ssh:   {box.ssh_command()}")
     if provision:
         print(
-            f"The sample app: {box.url()}api/  (HTTP http://localhost:{box.http_port}/ redirects"
+            f"  the app:     {box.url()}api/  (HTTP http://localhost:{box.http_port}/ redirects"
             " there; the certificate is self-signed: curl -k, or accept it in the browser)"
         )
     return box

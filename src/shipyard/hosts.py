@@ -176,6 +176,41 @@ def route_for(name: str, hostvars: dict, deploy_key: str | None = None) -> Route
     return route
 
 
+def _absolute(path: str) -> str:
+    """A key or known_hosts path as ssh must be told it from any folder: an environment's pinned
+    file is relative to the project."""
+    found = Path(path).expanduser()
+    return str(found if found.is_absolute() else ROOT / found)
+
+
+def openssh_options(route: Route) -> list[tuple[str, str]]:
+    """The route as OpenSSH options (pure, unit-tested): `inv ssh` passes them with -o, and
+    `inv ssh-config` writes them under a Host line, so a terminal, an IDE and the fleet commands
+    reach a host the same way and trust the same host keys."""
+    found = [("HostName", route.host), ("Port", str(route.port))]
+    if route.user:
+        found.append(("User", route.user))
+    if route.key:
+        found += [("IdentityFile", _absolute(route.key)), ("IdentitiesOnly", "yes")]
+    if route.check_key:
+        found.append(("StrictHostKeyChecking", "yes"))
+        if route.known_hosts:
+            found.append(("UserKnownHostsFile", _absolute(route.known_hosts)))
+    else:
+        # A sandbox box is recreated with a new host key under a port another box had: no key is
+        # recorded, so none goes stale (Vagrant's ssh-config does the same).
+        found += [("StrictHostKeyChecking", "no"), ("UserKnownHostsFile", "/dev/null"),
+                  ("LogLevel", "ERROR")]  # fmt: skip
+    if route.jump:
+        jump = route.jump
+        user = f"{jump.user}@" if jump.user else ""
+        found.append(("ProxyJump", f"{user}{jump.host}:{jump.port}"))
+    elif route.proxy_command:
+        found.append(("ProxyCommand", route.proxy_command))
+    found.append(("ConnectTimeout", str(route.connect_timeout)))
+    return found
+
+
 def connect(route: Route):
     """A Fabric Connection (not yet open) for `route`; host keys are checked as ssh would."""
     from fabric import Connection
