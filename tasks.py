@@ -36,7 +36,7 @@ ENV_HELP = "Environment (a folder of inventory/): local (the default), staging, 
 
 
 @task(
-    kinds={"os": "os", "name": "box", "db": "db", "web": "web"},
+    kinds={"os": "os", "name": "box", "db": "db", "web": "web", "share": "dir"},
     help={
         "os": f"Operating system of the box: {', '.join(images.SUPPORTED)}.",
         "name": "Box name (default: the --os value).",
@@ -44,14 +44,16 @@ ENV_HELP = "Environment (a folder of inventory/): local (the default), staging, 
         " or what the box had).",
         "web": "Start a fleet instead: a db box, this many web boxes and a load balancer (lb).",
         "provision": "Provision the box after starting it (default: yes).",
+        "share": "A folder of this machine to work on in the box (in the admin's home, with its"
+        " owner's uid); given when the box starts.",
     },
 )
-def up(c, os="debian12", name="", db="", web=0, provision=True):
+def up(c, os="debian12", name="", db="", web=0, provision=True, share=""):
     """Start a sandbox box (or a fleet: --web N), provision it, deploy the app, print the URL."""
     if web:
-        shipyard.environments.up_fleet(os, int(web), db, provision, name)
+        shipyard.environments.up_fleet(os, int(web), db, provision, name, share)
     else:
-        shipyard.environments.up(os, name, db, provision)
+        shipyard.environments.up(os, name, db, provision, share)
 
 
 @task(kinds={"name": "box"}, help={"name": "Remove only this box (default: all sandbox boxes)."})

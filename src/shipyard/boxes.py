@@ -39,15 +39,39 @@ RUN_FLAGS = (
     "--memory", "2g",
 )  # fmt: skip
 
-# What cloud-init would do on a cloud server: a sudo-capable login user with our key.
-BOOTSTRAP = f"""set -e
-id {LOGIN_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash {LOGIN_USER}
+# A uid the box's image already gives an account: a shared folder's owner cannot be the admin.
+UID_TAKEN = 3
+
+
+def bootstrap(uid: int | None = None) -> str:
+    """What cloud-init would do on a cloud server: a sudo-capable login user with our key (pure).
+    With `uid` (a shared folder's owner on this machine), the user gets that uid, so that files
+    keep their owner on both sides. A folder mounted below the home made the home first, and
+    useradd then copies no skeleton: the skeleton's files are put in place here."""
+    with_uid = f"--uid {uid} " if uid is not None else ""
+    taken = (f'getent passwd {uid} >/dev/null && {{ echo "uid {uid} is the box\'s account'
+             f' $(getent passwd {uid} | cut -d: -f1)" >&2; exit {UID_TAKEN}; }}\n'
+             if uid is not None else "")  # fmt: skip
+    return f"""set -e
+if ! id {LOGIN_USER} >/dev/null 2>&1; then
+{taken}useradd --create-home --shell /bin/bash {with_uid}{LOGIN_USER}
+fi
+for f in /etc/skel/.[!.]*; do
+  [ -e "/home/{LOGIN_USER}/${{f##*/}}" ] \\
+    || install -o {LOGIN_USER} -g {LOGIN_USER} -m 644 "$f" /home/{LOGIN_USER}/
+done
+chown {LOGIN_USER}: /home/{LOGIN_USER}
 install -d -m 700 -o {LOGIN_USER} -g {LOGIN_USER} /home/{LOGIN_USER}/.ssh
 cat > /home/{LOGIN_USER}/.ssh/authorized_keys
 chown {LOGIN_USER}: /home/{LOGIN_USER}/.ssh/authorized_keys
 echo '{LOGIN_USER} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users
 chmod 440 /etc/sudoers.d/90-cloud-init-users
 """
+
+
+# A lone box publishes this port too, open in its firewall: a development server started in the
+# box (`python manage.py runserver 0.0.0.0:8000`) answers on this machine.
+DEV_PORT = 8000
 
 
 # A fleet (`inv up --web N`): a db box, N web boxes and an lb box on a Docker network of their own
@@ -68,6 +92,13 @@ class Box:
     https_port: int | None = None
     group: str = ""  # a fleet box's group (db, web or lb); "" for a box that is all of them
     address: str = ""  # a fleet box's private address
+    dev_port: int | None = None  # where DEV_PORT of a lone box is published on this machine
+    share: str = ""  # a folder of this machine mounted in the box (`inv up --share`)
+
+    @property
+    def share_mount(self) -> str:
+        """Where the shared folder appears in the box: in the admin's home, under its own name."""
+        return f"/home/{LOGIN_USER}/{Path(self.share).name}" if self.share else ""
 
     def url(self) -> str:
         """The app's address from this machine (nginx on the box, 443 published on loopback)."""
@@ -115,17 +146,18 @@ def running() -> list[Box]:
     out = run(
         "docker", "ps", "--filter", f"label={LABEL}", "--filter", f"label=shipyard.state={STATE}",
         "--format", '{{.Label "shipyard.box"}} {{.Label "shipyard.os"}} {{.Names}}'
-        ' g={{.Label "shipyard.group"}}',
+        ' g={{.Label "shipyard.group"}} s={{.Label "shipyard.share"}}',
     ).stdout  # fmt: skip
     boxes = []
     for line in sorted(out.splitlines()):
-        name, os_name, container, group = line.split()
-        group = group.removeprefix("g=")
+        name, os_name, container, group, share = line.split(" ", 4)  # a path may hold spaces
+        group, share = group.removeprefix("g="), share.removeprefix("s=")
         ssh_port = _published(container, 22)
         if ssh_port:
             web = (_published(container, 80), _published(container, 443))
             address = _fleet_address(container) if group else ""
-            boxes.append(Box(name, os_name, ssh_port, *web, group, address))
+            dev = None if group else _published(container, DEV_PORT)
+            boxes.append(Box(name, os_name, ssh_port, *web, group, address, dev, share))
     return boxes
 
 
@@ -147,7 +179,8 @@ def fleet_flags(group: str) -> list[str]:
     """docker run flags of a fleet box (pure): its network and group; the lb box publishes the
     web ports, web boxes mount the shared volume; a lone box publishes the web ports itself."""
     if not group:
-        return ["--publish", "127.0.0.1::80", "--publish", "127.0.0.1::443"]
+        return ["--publish", "127.0.0.1::80", "--publish", "127.0.0.1::443",
+                "--publish", f"127.0.0.1::{DEV_PORT}"]  # fmt: skip
     flags = ["--network", FLEET_NETWORK, "--label", f"shipyard.group={group}"]
     if group == "lb":
         flags += ["--publish", "127.0.0.1::80", "--publish", "127.0.0.1::443"]
@@ -162,10 +195,23 @@ def ensure_fleet_network() -> None:
             echo=True)  # fmt: skip
 
 
-def start(name: str, os_name: str, group: str = "") -> Box:
-    """Start box `name` from a fresh image of `os_name` (in a fleet: as a `group` box), or return
-    it if it already runs."""
+def share_flags(share: str) -> tuple[list[str], int | None]:
+    """docker run flags that mount folder `share` of this machine in the admin's home, and the uid
+    the admin must get: the folder owner's, unless that is root (the admin is never uid 0)."""
+    if not share:
+        return [], None
+    folder = Path(share).resolve()
+    owner = folder.stat().st_uid
+    mount = f"/home/{LOGIN_USER}/{folder.name}"
+    flags = ["--volume", f"{folder}:{mount}", "--label", f"shipyard.share={folder}"]
+    return flags, owner or None
+
+
+def start(name: str, os_name: str, group: str = "", share: str = "") -> Box:
+    """Start box `name` from a fresh image of `os_name` (in a fleet: as a `group` box; with
+    `share`, a folder of this machine mounted in it), or return it if it already runs so."""
     os = images.lookup(os_name)
+    folder = str(Path(share).resolve()) if share else ""
     for box in running():
         if box.name == name:
             if box.os != os.name or box.group != group:
@@ -174,26 +220,43 @@ def start(name: str, os_name: str, group: str = "") -> Box:
                     f"{f' as the fleet`s {box.group} box' if box.group else ''};"
                     f" `inv down --name {name}` first"
                 )
+            if folder and box.share != folder:
+                now = f"sharing {box.share}" if box.share else "sharing no folder"
+                raise ShipyardError(
+                    f"box {name!r} already runs, {now}: a folder is shared when a box starts;"
+                    f" `inv down --name {name}` first"
+                )
             return box
     image = images.ensure_image(os)
     container = container_name(name)
     run("docker", "rm", "-f", container, check=False)
     if group:
         ensure_fleet_network()
+    mount, uid = share_flags(folder)
     run(
         "docker", "run", "--detach", "--name", container, "--hostname", name,
         "--label", f"{LABEL}={name}", "--label", f"shipyard.os={os.name}",
         "--label", f"shipyard.state={STATE}",
-        *RUN_FLAGS, *fleet_flags(group),
+        *RUN_FLAGS, *fleet_flags(group), *mount,
         "--publish", "127.0.0.1::22",
         image, echo=True,
     )  # fmt: skip
     wait_for(lambda: _systemd_up(container), f"systemd in box {name} did not start", 60)
     pub = ensure_key().with_suffix(".pub").read_text()
-    run("docker", "exec", "-i", container, "sh", "-c", BOOTSTRAP, input=pub)
+    made = run("docker", "exec", "-i", container, "sh", "-c", bootstrap(uid), input=pub,
+               check=False)  # fmt: skip
+    if made.returncode == UID_TAKEN:
+        run("docker", "rm", "-f", container, check=False)
+        raise ShipyardError(
+            f"--share {folder}: its owner's uid {uid} is an account of the box's image"
+            f" ({made.stderr.strip()}): share a folder owned by your own user"
+        )
+    if made.returncode != 0:
+        raise ShipyardError(f"box {name}: making its admin user failed: {made.stderr.strip()}")
     box = Box(
         name, os.name, _published(container, 22) or 0, _published(container, 80),
         _published(container, 443), group, _fleet_address(container) if group else "",
+        None if group else _published(container, DEV_PORT), folder,
     )  # fmt: skip
     wait_for(lambda: ok(*ssh_args(box), "true"), f"box {name} did not answer SSH", 30)
     host.update_box_lists(container)
@@ -289,6 +352,8 @@ def inventory_groups(boxes: list[Box], gateway: str = "") -> dict:
     hosts = {b.name: host_vars(b) for b in boxes}
     fleet = [b for b in boxes if b.group]
     if not fleet:
+        for vars_ in hosts.values():  # the app, and a development server (DEV_PORT)
+            vars_["base_firewall_allowed_tcp_ports"] = [80, 443, DEV_PORT]
         return {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}
     groups: dict = {g: {"hosts": {}} for g in FLEET_GROUPS}
     for b in fleet:

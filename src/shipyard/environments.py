@@ -51,11 +51,17 @@ def _one_kind(fleet: bool) -> None:
         )
 
 
-def up_fleet(os_name: str, web: int, db: str = "", provision: bool = True, name: str = "") -> None:
+def up_fleet(
+    os_name: str, web: int, db: str = "", provision: bool = True, name: str = "", share: str = ""
+) -> None:
     """`inv up --web N`: a db box, N web boxes and an lb box on a private network; provisioned
     and the sample app deployed (rolling, through the load balancer's view) unless told not to."""
     if name:
         raise ShipyardError("--name names a lone box; a fleet's boxes are db1, web1..webN and lb1")
+    if share:
+        raise ShipyardError(
+            "--share is for a developer's lone box (`inv up --share DIR`), not a fleet"
+        )
     host.ensure_docker()
     host.ensure_apt_cache()
     _one_kind(fleet=True)
@@ -79,12 +85,15 @@ def up_fleet(os_name: str, web: int, db: str = "", provision: bool = True, name:
         print(f"The sample app, through the load balancer: {lb.url()}api/  (self-signed: curl -k)")
 
 
-def up(os_name: str, name: str = "", db: str = "", provision: bool = True) -> boxes.Box:
-    """Start a sandbox box; provision it and deploy the sample app unless told not to."""
+def up(
+    os_name: str, name: str = "", db: str = "", provision: bool = True, share: str = ""
+) -> boxes.Box:
+    """Start a sandbox box (with `share`, a folder of this machine in the admin's home); provision
+    it and deploy the sample app unless told not to."""
     host.ensure_docker()
     host.ensure_apt_cache()
     _one_kind(fleet=False)
-    box = boxes.start(name or os_name, os_name)
+    box = boxes.start(name or os_name, os_name, share=share)
     if db:
         boxes.set_db_engine(box.name, db)
     boxes.write_inventory(boxes.running())
@@ -97,6 +106,12 @@ def up(os_name: str, name: str = "", db: str = "", provision: bool = True) -> bo
     print(f"  an IDE (VS Code Remote-SSH, PyCharm): the host shipyard-{box.name}, after"
           " `./shipyard ssh-config --install`")  # fmt: skip
     print(f"  plain ssh:   {box.ssh_command()}")
+    if box.share:
+        print(f"  your folder: {box.share} is {box.share_mount} in the box (the admin has its"
+              " owner's uid)")  # fmt: skip
+    if box.dev_port:
+        print(f"  runserver:   `python manage.py runserver 0.0.0.0:{boxes.DEV_PORT}` in the box"
+              f" answers at http://localhost:{box.dev_port}/")  # fmt: skip
     if provision:
         print(
             f"  the app:     {box.url()}api/  (HTTP http://localhost:{box.http_port}/ redirects"

@@ -1,6 +1,9 @@
 """Box names and a fleet's shape: checked before Docker is installed or started, and the
 inventory a fleet's boxes get (pure logic)."""
 
+import os
+import subprocess
+
 import pytest
 
 from shipyard import boxes, host
@@ -52,10 +55,14 @@ def test_a_fleet_is_a_db_box_web_boxes_and_a_load_balancer():
 
 def test_only_the_load_balancer_of_a_fleet_publishes_the_web_ports():
     web_ports = ["--publish", "127.0.0.1::80", "--publish", "127.0.0.1::443"]
-    assert boxes.fleet_flags("") == web_ports, "a lone box serves the app itself"
+    dev_port = ["--publish", f"127.0.0.1::{boxes.DEV_PORT}"]
+    assert boxes.fleet_flags("") == web_ports + dev_port, (
+        "a lone box serves the app (and runserver)"
+    )
     lb, web, db = (boxes.fleet_flags(g) for g in ("lb", "web", "db"))
     assert lb[-4:] == web_ports and "--network" in lb
     assert "127.0.0.1::80" not in web + db and "127.0.0.1::443" not in web + db
+    assert f"127.0.0.1::{boxes.DEV_PORT}" not in lb + web + db, "no development server in a fleet"
     assert f"{boxes.FLEET_VOLUME}:{boxes.FLEET_MOUNT}" in web, "the web boxes share the uploads"
     assert "--volume" not in db
 
@@ -84,6 +91,55 @@ def test_a_lone_box_is_web_and_db_host(monkeypatch):
     monkeypatch.setattr(boxes, "settings", dict)
     groups = boxes.inventory_groups([boxes.Box("debian12", "debian12", 2201, 8080, 8443)])
     assert set(groups) == {"web", "db"} and "private_address" not in str(groups)
+    # Its firewall lets the app and a development server in (a fleet's boxes: the shared layer's).
+    ports = groups["web"]["hosts"]["debian12"]["base_firewall_allowed_tcp_ports"]
+    assert ports == [80, 443, boxes.DEV_PORT]
+
+
+def test_a_shared_folder_is_mounted_in_the_admins_home_with_its_owners_uid(tmp_path):
+    folder = tmp_path / "my project"
+    folder.mkdir()
+    os.chown(folder, 1234, 1234)
+    flags, uid = boxes.share_flags(str(folder))
+    assert flags == ["--volume", f"{folder}:/home/admin/my project",
+                     "--label", f"shipyard.share={folder}"]  # fmt: skip
+    assert uid == 1234
+    os.chown(folder, 0, 0)
+    assert boxes.share_flags(str(folder))[1] is None, "never uid 0 for the admin"
+    assert boxes.share_flags("") == ([], None)
+    script = boxes.bootstrap(1234)
+    assert "useradd --create-home --shell /bin/bash --uid 1234 admin" in script
+    assert f"exit {boxes.UID_TAKEN}" in script and "--uid" not in boxes.bootstrap()
+
+
+def test_the_admin_gets_the_uid_in_a_real_shell_or_a_taken_uid_is_refused(tmp_path):
+    # The bootstrap script run by sh against a stand-in passwd: useradd and friends recorded.
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    log = tmp_path / "log"
+    for tool, body in {
+        "id": "exit 1",  # no admin yet
+        "getent": 'grep -q "^x:$2$" "$PASSWD" && echo "daemon:x:$2" || exit 2',
+        "useradd": f'echo "useradd $*" >> {log}',
+        "install": "true", "chown": "true", "cat": "true", "chmod": "true",
+    }.items():  # fmt: skip
+        (bin_ / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_ / tool).chmod(0o755)
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    script = (
+        boxes.bootstrap(1234)
+        .replace("/etc/sudoers.d/90-cloud-init-users", "/dev/null")
+        .replace("/home/admin", str(home))
+    )
+    env = {"PATH": f"{bin_}:/usr/bin:/bin", "PASSWD": str(tmp_path / "passwd")}
+    (tmp_path / "passwd").write_text("x:1\n")
+    done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "--uid 1234 admin" in log.read_text()
+    (tmp_path / "passwd").write_text("x:1234\n")
+    taken = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+    assert taken.returncode == boxes.UID_TAKEN and "uid 1234 is the box's account" in taken.stderr
 
 
 @pytest.mark.parametrize(
