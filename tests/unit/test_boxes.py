@@ -161,3 +161,28 @@ def test_inv_up_with_its_defaults_passes_its_checks(monkeypatch, kwargs, called)
     argv = ["inv", "up", *(f"--{k}={v}" for k, v in kwargs.items())]
     invoke.Program(namespace=tasks.ns, version="test").run(argv, exit=False)
     assert reached == [called]
+
+
+def test_a_share_that_is_not_a_folder_is_refused_before_anything_starts(
+    monkeypatch, capsys, tmp_path
+):
+    import invoke
+
+    import tasks
+    from shipyard import environments
+
+    reached = []
+    monkeypatch.setattr(environments, "up", lambda *a, **k: reached.append(a))
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder\n")
+    for share in (str(tmp_path / "nothere"), str(a_file)):
+        with pytest.raises(SystemExit) as ended:
+            invoke.Program(namespace=tasks.ns, version="test").run(
+                ["inv", "up", "--share", share], exit=True
+            )
+        assert ended.value.code == 2
+        refusal = capsys.readouterr().err
+        assert f"--share {share!r}: give an existing folder: there is no folder" in refusal
+    assert reached == [], "nothing started"
+    with pytest.raises(ShipyardError, match="--share is for a developer's lone box"):
+        environments.up_fleet("debian12", 2, share=str(tmp_path))
