@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -123,16 +124,28 @@ def fresh_box():
     """Factory: a just-started, unprovisioned box; all are removed at the end of the session."""
     started: list[str] = []
 
-    def make(name: str, os_name: str = "debian12") -> boxes.Box:
+    def make(name: str, os_name: str = "debian12", share: str = "") -> boxes.Box:
         boxes.remove(name)
         started.append(name)
-        inv("up", "--name", name, "--os", os_name, "--no-provision")
+        inv(
+            "up",
+            "--name",
+            name,
+            "--os",
+            os_name,
+            "--no-provision",
+            *(["--share", share] if share else []),
+        )
         return next(b for b in boxes.running() if b.name == name)
 
     yield make
     for name in started:
         boxes.remove(name)
     boxes.write_inventory(boxes.running())
+
+
+# The owner of the folder the app boxes share: an ordinary user of this machine, not root.
+DEVELOPER_UID = 1234
 
 
 class AppBoxes:
@@ -148,7 +161,18 @@ class AppBoxes:
 
     def __call__(self, engine: str) -> boxes.Box:
         if engine not in self.made:
-            name = self.fresh_box(f"e2e-{engine}").name
+            # A developer's box: a copy of the sample app shared from this machine, its folder an
+            # ordinary user's (DEVELOPER_UID), as `inv up --share` is used (test_workspace.py).
+            share = Path(tempfile.mkdtemp(prefix=f"shipyard-share-{engine}-")) / "notes"
+            shutil.copytree(
+                ROOT / "app",
+                share,
+                ignore=shutil.ignore_patterns(".venv", "*.sqlite3", "__pycache__"),
+            )
+            subprocess.run(
+                ["chown", "-R", f"{DEVELOPER_UID}:{DEVELOPER_UID}", str(share.parent)], check=True
+            )
+            name = self.fresh_box(f"e2e-{engine}", share=str(share)).name
             self.up_runs[engine] = inv("up", "--name", name, "--db", engine)
             self.made[engine] = next(b for b in boxes.running() if b.name == name)
         return self.made[engine]

@@ -175,3 +175,18 @@ def test_operations_read_an_environment_whose_vault_is_encrypted(staging, home, 
     if name in ("status", "releases"):
         assert live(staging) in output, "the live release is the one the box serves"
     assert environ[VAULT_PASSWORD] not in output
+
+
+def test_staging_gives_nobody_a_developers_database_role(staging, home):
+    """The sandbox's inventory asks for the admin's developer role (README "Work in the box"); an
+    environment set up as a team sets up staging does not: provisioning it (--check, the database
+    role) would leave the role out, and take the sandbox's socket-only rule out of pg_hba."""
+    environ = pipeline.job_environment("staging", git(ROOT, "rev-parse", "HEAD"), staging)
+    argv = [str(ROOT / "shipyard"), "provision", "-e", "staging", "--check", "--tags", "postgresql"]
+    proc = subprocess.run(argv, cwd=ROOT, env=job_env(environ, home), capture_output=True,
+                          text=True)  # fmt: skip
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "TASK [postgresql : Create login roles]" in output, "the database role ran"
+    assert "Create the developer's role" not in output and "DATABASE_URL" not in output
+    assert environ[VAULT_PASSWORD] not in output
