@@ -50,8 +50,8 @@ def pick(found: dict[str, Route], name: str, env: str = "") -> Route:
             raise ShipyardError(f"{flag} {name}: no such {where}; there are: {', '.join(found)}")
         return found[name]
     if len(found) > 1:
-        raise ShipyardError(f"several {where}es answer to that: choose one with {flag} "
-                            f"({', '.join(found)})")  # fmt: skip
+        several = "sandbox boxes run" if environments.is_sandbox(env) else f"hosts are in -e {env}"
+        raise ShipyardError(f"{len(found)} {several}: choose one with {flag} ({', '.join(found)})")
     return next(iter(found.values()))
 
 

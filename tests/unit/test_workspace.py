@@ -61,8 +61,12 @@ def test_the_host_is_named_or_the_only_one_and_a_wrong_name_lists_the_others():
         ShipyardError, match=r"--name nosuchbox: no such sandbox box; there are: pg, my"
     ):
         workspace.pick(found, "nosuchbox")
-    with pytest.raises(ShipyardError, match=r"choose one with --name \(pg, my\)"):
+    with pytest.raises(
+        ShipyardError, match=r"^2 sandbox boxes run: choose one with --name \(pg, my\)"
+    ):
         workspace.pick(found, "")
+    with pytest.raises(ShipyardError, match=r"^2 hosts are in -e staging: choose one with --host"):
+        workspace.pick({"web1": PINNED, "web2": PINNED}, "", "staging")
     with pytest.raises(ShipyardError, match=r"start one with `inv up`"):
         workspace.pick({}, "")
     with pytest.raises(ShipyardError, match=r"--host db9: no such host of -e staging"):
