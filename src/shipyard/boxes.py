@@ -97,8 +97,7 @@ class Box:
 
     @property
     def share_mount(self) -> str:
-        """Where the shared folder appears in the box: in the admin's home, under its own name."""
-        return f"/home/{LOGIN_USER}/{Path(self.share).name}" if self.share else ""
+        return mount_point(self.share) if self.share else ""
 
     def url(self) -> str:
         """The app's address from this machine (nginx on the box, 443 published on loopback)."""
@@ -195,6 +194,11 @@ def ensure_fleet_network() -> None:
             echo=True)  # fmt: skip
 
 
+def mount_point(folder: str) -> str:
+    """Where a shared folder appears in the box: in the admin's home, under its own name."""
+    return f"/home/{LOGIN_USER}/{Path(folder).name}"
+
+
 def share_flags(share: str) -> tuple[list[str], int | None]:
     """docker run flags that mount folder `share` of this machine in the admin's home, and the uid
     the admin must get: the folder owner's, unless that is root (the admin is never uid 0)."""
@@ -202,8 +206,12 @@ def share_flags(share: str) -> tuple[list[str], int | None]:
         return [], None
     folder = Path(share).resolve()
     owner = folder.stat().st_uid
-    mount = f"/home/{LOGIN_USER}/{folder.name}"
-    flags = ["--volume", f"{folder}:{mount}", "--label", f"shipyard.share={folder}"]
+    flags = [
+        "--volume",
+        f"{folder}:{mount_point(str(folder))}",
+        "--label",
+        f"shipyard.share={folder}",
+    ]
     return flags, owner or None
 
 
