@@ -32,6 +32,12 @@ from shipyard.shell import git
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+def after_dashes() -> list[str]:
+    """What follows `--` on the command line, as typed (Invoke keeps it out of task arguments):
+    the command of `inv manage -- ...` and `inv ssh -- ...`."""
+    return sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
+
+
 ENV_HELP = "Environment (a folder of inventory/): local (the default), staging, production."
 
 
@@ -171,10 +177,7 @@ def logs(c, env="", follow=False, lines=100, host_=""):
 )
 def manage(c, env="", host_=""):
     """Run a manage.py command in the live release: inv manage -- createsuperuser."""
-    # What follows `--` on the command line, as typed (Invoke keeps it out of task arguments).
-    shipyard.deploy.manage(
-        env, host_, sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
-    )
+    shipyard.deploy.manage(env, host_, after_dashes())
 
 
 @task(
@@ -187,9 +190,7 @@ def manage(c, env="", host_=""):
 )
 def ssh(c, env="", name="", host_=""):
     """Log in to a box or host as its admin user, or run one command: inv ssh -- uptime."""
-    # What follows `--` on the command line, as typed (Invoke keeps it out of task arguments).
-    command = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
-    shipyard.workspace.ssh(env, host_ or name, command)
+    shipyard.workspace.ssh(env, host_ or name, after_dashes())
 
 
 @task(
