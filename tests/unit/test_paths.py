@@ -122,3 +122,30 @@ def test_files_at_pairs_paths_with_contents():
     ]  # fmt: skip
     with pytest.raises(ValueError):
         paths.files_at(["/a"], [])
+
+
+def test_the_probe_reads_an_account_and_a_path_under_a_users_home(tmp_path):
+    """`user:NAME` answers an account's home and shell (none for no such account), and `~user/`
+    is that account's home: what the app role and the git role decide from."""
+    me = pwd.getpwuid(os.getuid())
+    found = json.loads(probe(f"user:{ME}", "user:no-such-account-here", f"~{ME}"))
+    assert found[f"user:{ME}"] == {"state": "user", "home": me.pw_dir, "shell": me.pw_shell}
+    assert found["user:no-such-account-here"] is None
+    assert found[f"~{ME}"]["state"] == "directory"
+
+
+def test_the_probe_says_a_unit_is_neither_active_nor_enabled_when_systemd_does_not_know_it():
+    """`unit:NAME` is what the nginx and PostgreSQL roles start a service on: a unit this machine
+    has not (no systemd here at all) must never read as running, or the start would be skipped."""
+    found = json.loads(probe("unit:shipyard-no-such.service"))["unit:shipyard-no-such.service"]
+    assert found == {"state": "unit", "active": False, "enabled": False}
+
+
+def test_the_probe_reads_a_small_files_text_with_its_owner_and_mode(tmp_path):
+    f = tmp_path / ".bashrc"
+    f.write_text("# BEGIN block\nexport X=1\n# END block\n")
+    f.chmod(0o600)
+    found = json.loads(probe(f"text:{f}", f"text:{tmp_path}/none"))
+    assert found[f"text:{f}"]["text"] == f.read_text()
+    assert (found[f"text:{f}"]["owner"], found[f"text:{f}"]["mode"]) == (ME, "0600")
+    assert found[f"text:{tmp_path}/none"] is None
