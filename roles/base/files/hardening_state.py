@@ -1,8 +1,8 @@
 """Read what the base role manages beyond its small files, in one remote call (tasks/state.yml runs
 it with `python3 -c`): each hardening file's SHA-1, whether a few lines are in place, each
 sysctl's value and whether this host may write it, the SSH login group's members, whether fail2ban
-runs, the timezone, the locales generated, and the admin's account and authorized keys. Reads
-only: safe in --check."""
+runs, the timezone, the locales generated, the admin's account and authorized keys, and the
+firewall's `ufw status verbose` when it is managed. Reads only: safe in --check."""
 
 import contextlib
 import grp
@@ -62,4 +62,9 @@ with contextlib.suppress(KeyError):
         authorized = [line.strip() for line in f]
     in_sudo = wanted["admin"] in sudo
     state["admin"] = {"shell": admin.pw_shell, "sudo": in_sudo, "authorized": authorized}
+state["ufw"] = ""
+if wanted.get("ufw"):  # tasks/firewall.yml compares its rules with this text
+    ufw = ["ufw", "status", "verbose"]
+    with contextlib.suppress(OSError):  # not installed yet (--check on a fresh host)
+        state["ufw"] = subprocess.run(ufw, capture_output=True, text=True, check=False).stdout
 print(json.dumps(state))
