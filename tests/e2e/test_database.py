@@ -5,10 +5,11 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+import yaml
 from conftest import inv, warnings_in
 from test_deploy import ENGINES
 
-from shipyard import STATE, boxes
+from shipyard import ROOT, STATE, boxes
 from shipyard.bench import parse_recap
 
 SECRET = STATE / "secrets" / "app_db_password"
@@ -111,6 +112,61 @@ def test_changing_the_password_applies_it(db_box):
     finally:
         SECRET.write_text(old)
         inv("provision", "--limit", box.name, "--tags", "database")
+
+
+# Drift each role's one probe must see, made behind Ansible's back as root; the PostgreSQL
+# lines undo what the role's one read of roles, databases and grants decides to skip.
+DRIFT = {
+    "any": f"""set -e
+        systemctl stop nginx
+        echo '[drift]' >> ~{boxes.LOGIN_USER}/.gitconfig
+        echo ruff==0.0.1 > /opt/shipyard/linters/shipyard-tools.txt
+        rm /usr/local/bin/ruff
+        usermod -s /bin/bash app
+        sed -i '/^export DATABASE_URL=/d' ~{boxes.LOGIN_USER}/.bashrc""",
+    "postgresql": """
+        runuser -u postgres -- psql -XAtq -c "ALTER ROLE app PASSWORD 'drifted';
+          GRANT CONNECT ON DATABASE app TO PUBLIC; REVOKE CONNECT ON DATABASE app FROM app;
+          ALTER ROLE admin NOCREATEDB"
+        systemctl stop postgresql""",
+    "mysql": "",
+}
+PG_GRANTS = (
+    "SELECT has_database_privilege('public', 'app', 'CONNECT'),"
+    " has_database_privilege('app', 'app', 'CONNECT'),"
+    " (SELECT rolcreatedb FROM pg_roles WHERE rolname = 'admin')"
+)
+
+
+def test_drift_behind_the_probes_is_put_back(db_box):
+    """A converged run skips each module whose part the role's probe found as wanted (services
+    running, the app's account, the git configuration, the developer's DATABASE_URL, the linters'
+    stamp and links, PostgreSQL's roles, databases and grants): drift in each is put back by one
+    run, which reports it."""
+    engine, box = db_box
+    root = ["docker", "exec", box.container, "bash", "-c"]
+    gitconfig = f"~{boxes.LOGIN_USER}/.gitconfig"
+    before = subprocess.run([*root, f"cat {gitconfig}"], capture_output=True, text=True).stdout
+    subprocess.run([*root, DRIFT["any"] + DRIFT[engine]], check=True)
+    out = inv("provision", "--limit", box.name).stdout
+    assert parse_recap(out)[box.name].changed >= 5
+    state = "; ".join([
+        "systemctl is-active nginx", "getent passwd app | cut -d: -f7", f"cat {gitconfig}",
+        f"grep -c '^export DATABASE_URL=' ~{boxes.LOGIN_USER}/.bashrc",
+        "cat /opt/shipyard/linters/shipyard-tools.txt", "readlink /usr/local/bin/ruff",
+    ])  # fmt: skip
+    after = subprocess.run([*root, state], capture_output=True, text=True).stdout
+    assert after.startswith("active\n/usr/sbin/nologin\n" + before + "1\n")
+    tools = yaml.safe_load((ROOT / "roles/linters/defaults/main.yml").read_text())
+    assert after.endswith(
+        "\n".join(tools["linters_python_tools"]) + "\n/opt/shipyard/linters/bin/ruff\n"
+    )
+    assert on_box(box, client(engine, "SELECT 1", password())).returncode == 0
+    if engine == "postgresql":
+        grants = on_box(box, f'sudo -u postgres psql -qAtc "{PG_GRANTS}"')
+        assert grants.stdout.strip() == "f|t|t", grants.stderr
+    again = inv("provision", "--limit", box.name).stdout
+    assert parse_recap(again)[box.name].changed == 0
 
 
 def test_restore_with_a_shell_string_as_name_runs_nothing_on_the_host(db_box, tmp_path):
