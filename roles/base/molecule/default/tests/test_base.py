@@ -1,5 +1,7 @@
 """Behaviour of the base role on a converged box (testinfra runs this on the controller)."""
 
+import os
+
 import pytest
 
 WAIT_FOR_PORT = """python3 -c '
@@ -20,16 +22,19 @@ SSH = (
 
 @pytest.fixture(scope="module")
 def login_key(host):
-    """A key pair made inside the box, authorized for admin and (deliberately) for root."""
+    """A key pair made inside the box, authorized for admin and (deliberately) for root. One per
+    test process: the scenario's two pytest workers each make theirs on the same box, and with one
+    path the second's `rm` and `ssh-keygen` replaced the key the first was logging in with."""
+    key = f"/tmp/k-{os.getpid()}"
     with host.sudo():
-        host.run_test("rm -f /tmp/k /tmp/k.pub && ssh-keygen -q -t ed25519 -N '' -f /tmp/k")
-        pub = host.file("/tmp/k.pub").content_string.strip()
+        host.run_test(f"rm -f {key} {key}.pub && ssh-keygen -q -t ed25519 -N '' -f {key}")
+        pub = host.file(f"{key}.pub").content_string.strip()
         for home in ("/home/admin", "/root"):
             host.run_test(f"install -d -m 700 {home}/.ssh")
             keys = f"{home}/.ssh/authorized_keys"
             host.run_test(f"grep -qxF '{pub}' {keys} || echo '{pub}' >> {keys}")
         host.run_test("chown -R admin: /home/admin/.ssh")
-    yield "/tmp/k"
+    yield key
 
 
 def test_admin_logs_in_with_a_key(host, login_key):
