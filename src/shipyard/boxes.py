@@ -80,7 +80,7 @@ DEV_PORT = 8000
 FLEET_NETWORK = f"shipyard-{SCOPE}-fleet"
 FLEET_VOLUME = f"shipyard-{SCOPE}-fleet-shared"
 FLEET_MOUNT = "/srv/shared"
-FLEET_GROUPS = ("db", "web", "lb")
+FLEET_GROUPS = ("db", "web", "lb", "backup")
 
 
 @dataclass(frozen=True)
@@ -354,7 +354,8 @@ def network_gateway(network: str) -> str:
 
 
 def inventory_groups(boxes: list[Box], gateway: str = "") -> dict:
-    """The boxes' groups (pure, unit-tested): a lone box is web and db host; a fleet's boxes are
+    """The boxes' groups (pure, unit-tested): a lone box is web, db and backup host (its backups'
+    copies stay in the box: README "Backups"); a fleet's boxes are
     in their own group, with their private addresses, the fleet's gateway trusted for SSH (the
     address this machine's connections come from) and the web boxes' shared mount."""
     hosts = {b.name: host_vars(b) for b in boxes}
@@ -362,7 +363,8 @@ def inventory_groups(boxes: list[Box], gateway: str = "") -> dict:
     if not fleet:
         for vars_ in hosts.values():  # the app, and a development server (DEV_PORT)
             vars_["base_firewall_allowed_tcp_ports"] = [80, 443, DEV_PORT]
-        return {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)}}
+        return {"web": {"hosts": hosts}, "db": {"hosts": dict.fromkeys(hosts)},
+                "backup": {"hosts": dict.fromkeys(hosts)}}  # fmt: skip
     groups: dict = {g: {"hosts": {}} for g in FLEET_GROUPS}
     for b in fleet:
         hosts[b.name]["private_address"] = b.address

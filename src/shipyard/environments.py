@@ -37,7 +37,8 @@ def ready(env: str, changes_hosts: bool = False) -> None:
 def fleet_names(web: int) -> dict[str, str]:
     """A fleet's boxes and their groups, in start order (pure). Not named like a group: Ansible
     cannot tell a host `db` from the group `db`."""
-    return {"db1": "db", **{f"web{i}": "web" for i in range(1, web + 1)}, "lb1": "lb"}
+    return {"db1": "db", **{f"web{i}": "web" for i in range(1, web + 1)}, "lb1": "lb",
+            "backup1": "backup"}  # fmt: skip
 
 
 def _one_kind(fleet: bool) -> None:
@@ -54,10 +55,13 @@ def _one_kind(fleet: bool) -> None:
 def up_fleet(
     os_name: str, web: int, db: str = "", provision: bool = True, name: str = "", share: str = ""
 ) -> None:
-    """`inv up --web N`: a db box, N web boxes and an lb box on a private network; provisioned
+    """`inv up --web N`: a db box, N web boxes, an lb box and a backup box on a private network;
+    provisioned
     and the sample app deployed (rolling, through the load balancer's view) unless told not to."""
     if name:
-        raise ShipyardError("--name names a lone box; a fleet's boxes are db1, web1..webN and lb1")
+        raise ShipyardError(
+            "--name names a lone box; a fleet's boxes are db1, web1..webN, lb1 and backup1"
+        )
     if share:
         raise ShipyardError(
             "--share is for a developer's lone box (`inv up --share DIR`), not a fleet"

@@ -47,10 +47,12 @@ def test_inv_up_checks_its_arguments_before_touching_docker(monkeypatch, kwargs,
         tasks.up(Context(), **kwargs)
 
 
-def test_a_fleet_is_a_db_box_web_boxes_and_a_load_balancer():
+def test_a_fleet_is_a_db_box_web_boxes_a_load_balancer_and_a_backup_box():
     from shipyard import environments
 
-    assert environments.fleet_names(2) == {"db1": "db", "web1": "web", "web2": "web", "lb1": "lb"}
+    assert environments.fleet_names(2) == {
+        "db1": "db", "web1": "web", "web2": "web", "lb1": "lb", "backup1": "backup",
+    }  # fmt: skip
 
 
 def test_only_the_load_balancer_of_a_fleet_publishes_the_web_ports():
@@ -74,10 +76,11 @@ def test_a_fleets_inventory_puts_each_box_in_its_group_with_its_private_address(
         boxes.Box("web1", "debian12", 2202, None, None, "web", "172.20.0.3"),
         boxes.Box("web2", "debian12", 2203, None, None, "web", "172.20.0.4"),
         boxes.Box("lb1", "debian12", 2204, 8080, 8443, "lb", "172.20.0.5"),
+        boxes.Box("backup1", "debian12", 2205, None, None, "backup", "172.20.0.6"),
     ]
     groups = boxes.inventory_groups(fleet, "172.20.0.1")
-    assert {g: list(groups[g]["hosts"]) for g in ("db", "web", "lb")} == {
-        "db": ["db1"], "web": ["web1", "web2"], "lb": ["lb1"],
+    assert {g: list(groups[g]["hosts"]) for g in ("db", "web", "lb", "backup")} == {
+        "db": ["db1"], "web": ["web1", "web2"], "lb": ["lb1"], "backup": ["backup1"],
     }  # fmt: skip
     web1 = groups["web"]["hosts"]["web1"]
     assert web1["private_address"] == "172.20.0.3" and web1["ansible_port"] == 2202
@@ -87,10 +90,10 @@ def test_a_fleets_inventory_puts_each_box_in_its_group_with_its_private_address(
     assert groups["web"]["vars"] == {"django_app_shared_mount": boxes.FLEET_MOUNT}
 
 
-def test_a_lone_box_is_web_and_db_host(monkeypatch):
+def test_a_lone_box_is_web_db_and_backup_host(monkeypatch):
     monkeypatch.setattr(boxes, "settings", dict)
     groups = boxes.inventory_groups([boxes.Box("debian12", "debian12", 2201, 8080, 8443)])
-    assert set(groups) == {"web", "db"} and "private_address" not in str(groups)
+    assert set(groups) == {"web", "db", "backup"} and "private_address" not in str(groups)
     # Its firewall lets the app and a development server in (a fleet's boxes: the shared layer's).
     ports = groups["web"]["hosts"]["debian12"]["base_firewall_allowed_tcp_ports"]
     assert ports == [80, 443, boxes.DEV_PORT]

@@ -28,8 +28,9 @@ def expand(entry: str) -> list[str]:
     return list(boxes.DB_ENGINES)
 
 
-# The one role two groups share: nginx fronts the app on web hosts and balances on lb hosts.
-SHARED_BY_GROUPS = {"nginx": ["web", "lb"]}
+# The roles two groups share: nginx fronts the app on web hosts and balances on lb hosts; backup
+# takes the backups on db hosts and keeps their copies on backup hosts.
+SHARED_BY_GROUPS = {"nginx": ["web", "lb"], "backup": ["db", "backup"]}
 
 
 def test_every_role_is_mapped_to_a_host_group_once():

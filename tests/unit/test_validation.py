@@ -354,7 +354,10 @@ def test_edge_values_pass_every_check(tmp_path):
         (["-e", "base_firewall_enabled=maybe"], "base_firewall_enabled"),
         (["-e", "db_engin=mysql"], "db_engin is not an input of any Shipyard role"),
         (["-e", "base_ssh_port=0"], "base_ssh_port=0 is not a TCP port"),
-        (["--tags", "basee"], "--tags/--skip-tags basee: not a tag of this playbook; use base,"),
+        (
+            ["--tags", "basee"],
+            "--tags/--skip-tags basee: not a tag of this playbook; use backup, base,",
+        ),
         (["--skip-tags", "apache"], "--tags/--skip-tags apache: not a tag"),
     ],
 )
@@ -482,7 +485,7 @@ def test_several_web_hosts_with_shared_folders_need_a_shared_mount(tmp_path):
 
 def test_role_map_is_read_from_one_place():
     mapping = yaml.safe_load((ROOT / "playbooks/group_vars/all/roles.yml").read_text())
-    assert set(mapping["shipyard_roles"]) == {"all", "db", "web", "lb"}
+    assert set(mapping["shipyard_roles"]) == {"all", "db", "web", "lb", "backup"}
 
 
 def test_inputs_that_passed_are_checked_again_once_they_change(tmp_path):
