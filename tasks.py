@@ -270,19 +270,42 @@ def backup(c, env="", host_="", database="", output=""):
 
 
 @task(
-    kinds={"file": "file", "env": "env", "host_": "host", "database": "database"},
+    kinds={
+        "file": "file",
+        "env": "env",
+        "host_": "host",
+        "database": "database",
+        "backup_host": "host",
+    },
     help={
         "env": ENV_HELP,
-        "file": "A dump written by `inv db.backup`.",
+        "file": "A dump written by `inv db.backup` (or --from-backup-host).",
         "host": "The db host, when the environment has several.",
         "database": "Restore into this database instead of the app's (created when missing).",
+        "from_backup_host": "Restore the newest copy of the db host's scheduled backups from the"
+        " backup host instead (verified; replaces the database whole): a rebuilt db host.",
+        "backup_host": "That backup host, when the environment has several.",
     },
     positional=["file"],
 )
-def restore(c, file, env="", host_="", database=""):
-    """Restore a dump into the app database of an environment's db host."""
-    shipyard.remote.restore(env, file, host_, database)
-    print(f"restored {file} into {database or 'the app database'}")
+def restore(c, file="", env="", host_="", database="", from_backup_host=False, backup_host=""):
+    """Restore a dump (or the backup host's newest copy) into the app database of a db host."""
+    shipyard.remote.restore(env, file, host_, database, from_backup_host, backup_host)
+    if not from_backup_host:
+        print(f"restored {file} into {database or 'the app database'}")
+
+
+@task(
+    kinds={"env": "env", "host_": "host", "backup_host": "host"},
+    help={
+        "env": ENV_HELP,
+        "host": "The db host, when the environment has several.",
+        "backup_host": "The backup host, when the environment has several.",
+    },
+)
+def drill(c, env="", host_="", backup_host=""):
+    """Prove the newest off-host backup restores: into a scratch database, rows and migrations."""
+    shipyard.remote.drill(env, host_, backup_host)
 
 
 @task(
@@ -319,7 +342,7 @@ def deps(c):
     shipyard.app.ensure_build_packages()
 
 
-db = Collection("db", backup, restore)
+db = Collection("db", backup, restore, drill)
 app_ = Collection("app", serve, app_test, deps)
 ns = Collection(
     up,

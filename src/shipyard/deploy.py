@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from . import ansible, environments, playbooks
-from .hosts import WebHost, open_all, remote_command, web_hosts
+from .hosts import WebHost, open_all, remote_command, run_everywhere, web_hosts
 from .shell import CommandFailed, ShipyardError
 
 NEVER_DEPLOYED = "no release yet: run `inv deploy`"
@@ -46,34 +46,15 @@ def answer(exited: int, stdout: str, stderr: str):
 
 
 def ask_all(hosts: list[WebHost], *args: str) -> dict[str, object]:
-    """Every host's answer from its release tool, asked on all hosts at once (Fabric's
-    ThreadingGroup); nothing runs unless every host answered with its pinned key."""
-    from fabric import ThreadingGroup
-    from fabric.exceptions import GroupException
-
-    conns = open_all([h.route for h in hosts])
-    found: dict[str, object] = {}
-    try:
-        by_command: dict[str, list[tuple[WebHost, object]]] = {}
-        for h, c in zip(hosts, conns, strict=True):
-            by_command.setdefault(h.tool_command(*args), []).append((h, c))
-        for command, pairs in by_command.items():
-            group = ThreadingGroup.from_connections([c for _, c in pairs])
-            try:
-                results = group.run(command, hide=True, warn=True)
-            except GroupException as err:  # a connection lost mid-run: that host's error
-                results = err.result
-            for h, c in pairs:
-                r = results[c]
-                found[h.name] = (
-                    f"the connection failed: {r}"
-                    if isinstance(r, BaseException)
-                    else answer(r.exited, r.stdout, r.stderr)
-                )
-    finally:
-        for c in conns:
-            c.close()
-    return {h.name: found[h.name] for h in hosts}
+    """Every host's answer from its release tool, asked on all hosts at once; nothing runs unless
+    every host answered with its pinned key."""
+    results = run_everywhere([(h.route, h.tool_command(*args)) for h in hosts])
+    return {
+        h.name: f"the connection failed: {r}"
+        if isinstance(r, BaseException)
+        else answer(r.exited, r.stdout, r.stderr)
+        for h, r in zip(hosts, results, strict=True)
+    }
 
 
 def releases_table(by_host: dict[str, object]) -> str:
@@ -174,6 +155,10 @@ def report(env: str, name: str, what: str) -> None:
     """`inv releases` / `status`: one table of every web host's answer (or only `name`'s)."""
     answers = ask_all(_chosen(env, name, every=True), what)
     print(releases_table(answers) if what == "releases" else status_table(answers))
+    if what == "status" and not name:  # the database's backups, on each side (README "Backups")
+        from . import backups
+
+        print(backups.report(env))
 
 
 def logs(env: str, name: str, lines: int, follow: bool) -> None:

@@ -281,6 +281,33 @@ def open_all(routes: list[Route]) -> list:
     return conns
 
 
+def run_everywhere(targets: list[tuple[Route, str]]) -> list[object]:
+    """Each (route, command line) run at once: Fabric's ThreadingGroup, one per distinct command.
+    Each result is Fabric's Result, or the exception of a connection lost mid-run. Nothing runs
+    unless every host answered with its pinned key (open_all)."""
+    from fabric import ThreadingGroup
+    from fabric.exceptions import GroupException
+
+    conns = open_all([route for route, _ in targets])
+    found: dict[int, object] = {}
+    try:
+        by_command: dict[str, list[int]] = {}
+        for i, (_, command) in enumerate(targets):
+            by_command.setdefault(command, []).append(i)
+        for command, indexes in by_command.items():
+            group = ThreadingGroup.from_connections([conns[i] for i in indexes])
+            try:
+                results = group.run(command, hide=True, warn=True)
+            except GroupException as err:  # a connection lost mid-run: that host's error
+                results = err.result
+            for i in indexes:
+                found[i] = results[conns[i]]
+    finally:
+        for c in conns:
+            c.close()
+    return [found[i] for i in range(len(targets))]
+
+
 def run_on(route: Route, command: str, stdin: str = ""):
     """Run one command line on one host, its output kept; `stdin` is what it reads (a secret goes
     there, never on a command line). Fabric's Result (exited, stdout, stderr)."""

@@ -9,7 +9,10 @@ checked here and again in the playbook with the rule the database roles use.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -60,10 +63,28 @@ def backup_command(env: str, host: str, database: str, output: str) -> tuple[lis
     return argv, target
 
 
-def restore_command(env: str, dump: str, host: str, database: str) -> list[str]:
-    """The playbook run that loads a dump into `database` (default: the app's)."""
+def restore_command(
+    env: str, dump: str, host: str, database: str, from_backup_host: bool = False,
+    backup_host: str = "", workdir: Path | None = None,
+) -> list[str]:  # fmt: skip
+    """The playbook run that loads a dump into `database` (default: the app's): a local file, or
+    with `from_backup_host` the newest copy of the db host's backups on the backup host."""
     if database:
         check_database(database)
+    if from_backup_host:
+        if dump:
+            raise ShipyardError(
+                f"give a dump file ({dump}) or --from-backup-host, not both: the backup host's"
+                " newest copy is restored"
+            )
+        extra = {"shipyard_database": database, "shipyard_from_backup_host": True,
+                 "shipyard_backup_host": backup_host, "shipyard_workdir": str(workdir),
+                 "shipyard_stamp": time.strftime("%Y%m%d-%H%M%S")}  # fmt: skip
+        return playbooks.command("db-restore", env, limit=host, extra_vars=extra)
+    if backup_host:
+        raise ShipyardError("--backup-host goes with --from-backup-host")
+    if not dump:
+        raise ShipyardError("give the dump file `inv db.backup` wrote, or --from-backup-host")
     path = Path(dump)
     if not path.is_file():
         raise ShipyardError(f"no dump file {dump!r}: give the path `inv db.backup` printed")
@@ -85,9 +106,43 @@ def backup(env: str, host: str, database: str, output: str) -> Path:
     return path
 
 
-def restore(env: str, dump: str, host: str, database: str) -> None:
+def restore(
+    env: str, dump: str, host: str, database: str, from_backup_host: bool = False,
+    backup_host: str = "",
+) -> None:  # fmt: skip
     """`inv db.restore`: run the restore playbook."""
     from . import ansible, environments
 
     environments.ready(env)
-    ansible.playbook(restore_command(env, dump, host, database))
+    with workdir() as folder:
+        ansible.playbook(
+            restore_command(env, dump, host, database, from_backup_host, backup_host, folder)
+        )
+
+
+def drill_command(env: str, host: str, backup_host: str, folder: Path) -> list[str]:
+    """The playbook run of `inv db.drill` (playbooks/db-drill.yml)."""
+    extra = {"shipyard_backup_host": backup_host, "shipyard_workdir": str(folder)}
+    return playbooks.command("db-drill", env, limit=host, extra_vars=extra)
+
+
+def drill(env: str, host: str, backup_host: str) -> None:
+    """`inv db.drill`: restore the newest off-host backup into a scratch database and check it."""
+    from . import ansible, environments
+
+    environments.ready(env)
+    with workdir() as folder:
+        ansible.playbook(drill_command(env, host, backup_host, folder))
+
+
+@contextmanager
+def workdir():
+    """A folder of this machine's own (0700) that a backup passes through, removed after."""
+    from . import STATE
+
+    STATE.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="offhost-", dir=STATE))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
