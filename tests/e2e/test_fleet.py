@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from conftest import INV
+from test_backups import FleetHandle, disaster
 from test_deploy import assert_zero_downtime
 
 from shipyard import ROOT
@@ -169,7 +170,7 @@ def changed_tasks(output: str) -> list[str]:
 def test_a_second_provision_changes_nothing_on_any_host(fleet):
     out = finv("provision").stdout
     recap = parse_recap(out)  # CI's output may be coloured: parse_recap reads through that
-    assert set(recap) == {"db1", "web1", "web2", "lb1"}, out[-3000:]
+    assert set(recap) == {"db1", "web1", "web2", "lb1", "backup1"}, out[-3000:]
     assert all(r.changed == 0 and r.failed == 0 for r in recap.values()), changed_tasks(out)
 
 
@@ -314,6 +315,12 @@ def test_inv_logs_interleaves_both_hosts_lines(fleet):
     assert re.search(r"^web1 \| ", out, re.M) and re.search(r"^web2 \| ", out, re.M), out
     stamps = [ln.split(" | ", 1)[1][:32] for ln in out.splitlines() if " | " in ln]
     assert stamps == sorted(stamps), "merged in time order"
+
+
+def test_disaster_the_db_host_is_rebuilt_and_restored_from_the_backup_host(fleet):
+    """PostgreSQL's run of tests/e2e/test_backups.py's disaster: notes through the API, db1
+    destroyed, a new db1 provisioned and restored from backup1, the same notes served."""
+    disaster(FleetHandle(STATE, 2, "postgresql"))
 
 
 def test_a_shared_mount_that_is_not_shared_is_refused(fleet):

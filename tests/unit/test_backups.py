@@ -79,6 +79,14 @@ def test_a_mariadb_dumps_rows_are_counted_through_its_quoted_strings(tool):
         "CREATE TABLE `empty` (\n",
     ]
     assert tool.dump_rows("mysql", script) == {"notes_note": 3, "empty": 0}
+    # mariadb-dump (Debian's MariaDB): a row per line, the statement ending with `;`.
+    script = [
+        "CREATE TABLE `notes_note` (\n",
+        "INSERT INTO `notes_note` VALUES\n", "(1,'a;'),\n", "(2,'x\\'),(y');\n",
+        "INSERT INTO `other` VALUES\n", "(7);\n",
+        "/*!40000 ALTER TABLE `notes_note` ENABLE KEYS */;\n",
+    ]  # fmt: skip
+    assert tool.dump_rows("mysql", script) == {"notes_note": 2, "other": 1}
 
 
 def test_status_errors_on_a_failed_run_or_a_backup_older_than_the_schedule(tool):
