@@ -271,7 +271,7 @@ def backup(c, env="", host_="", database="", output=""):
 
 @task(
     kinds={
-        "file": "file",
+        "file": "path",
         "env": "env",
         "host_": "host",
         "database": "database",
@@ -279,17 +279,18 @@ def backup(c, env="", host_="", database="", output=""):
     },
     help={
         "env": ENV_HELP,
-        "file": "A dump written by `inv db.backup` (or --from-backup-host).",
+        "file": "A dump written by `inv db.backup`; with --from-backup-host, `newest` or the name"
+        " of a backup there (`inv status` shows the newest).",
         "host": "The db host, when the environment has several.",
         "database": "Restore into this database instead of the app's (created when missing).",
-        "from_backup_host": "Restore the newest copy of the db host's scheduled backups from the"
-        " backup host instead (verified; replaces the database whole): a rebuilt db host.",
+        "from_backup_host": "Restore FILE from the db host's scheduled backups on the backup host"
+        " (verified; replaces the database whole): a rebuilt db host.",
         "backup_host": "That backup host, when the environment has several.",
     },
     positional=["file"],
 )
-def restore(c, file="", env="", host_="", database="", from_backup_host=False, backup_host=""):
-    """Restore a dump (or the backup host's newest copy) into the app database of a db host."""
+def restore(c, file, env="", host_="", database="", from_backup_host=False, backup_host=""):
+    """Restore a dump (or a backup host's copy) into the app database of a db host."""
     shipyard.remote.restore(env, file, host_, database, from_backup_host, backup_host)
     if not from_backup_host:
         print(f"restored {file} into {database or 'the app database'}")

@@ -72,19 +72,22 @@ def restore_command(
     if database:
         check_database(database)
     if from_backup_host:
-        if dump:
+        # FILE names a backup on the backup host: `newest`, or one `inv status` showed.
+        name = dump.removesuffix(".dump.gz")
+        if name != "newest" and not re.fullmatch(
+            r"(postgresql|mysql)-[a-z0-9_]+-\d{8}T\d{6}Z-[A-Za-z0-9._-]+", name
+        ):
             raise ShipyardError(
-                f"give a dump file ({dump}) or --from-backup-host, not both: the backup host's"
-                " newest copy is restored"
+                f"FILE {dump!r}: with --from-backup-host, give `newest` or a backup's name on the"
+                " backup host, such as postgresql-app-20261130T031500Z-20261129T101500Z-a1b2c3d"
             )
         extra = {"shipyard_database": database, "shipyard_from_backup_host": True,
+                 "shipyard_backup_name": "" if name == "newest" else name,
                  "shipyard_backup_host": backup_host, "shipyard_workdir": str(workdir),
                  "shipyard_stamp": time.strftime("%Y%m%d-%H%M%S")}  # fmt: skip
         return playbooks.command("db-restore", env, limit=host, extra_vars=extra)
     if backup_host:
         raise ShipyardError("--backup-host goes with --from-backup-host")
-    if not dump:
-        raise ShipyardError("give the dump file `inv db.backup` wrote, or --from-backup-host")
     path = Path(dump)
     if not path.is_file():
         raise ShipyardError(f"no dump file {dump!r}: give the path `inv db.backup` printed")

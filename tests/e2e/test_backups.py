@@ -112,7 +112,7 @@ def notes_of(h: FleetHandle, token: str) -> list[tuple]:
 
 def disaster(h: FleetHandle) -> None:
     """Notes made through the API; a backup; db1 destroyed; a new db1 box provisioned (`inv up`
-    again); `inv db.restore --from-backup-host`; the same notes served."""
+    again); `inv db.restore newest --from-backup-host`; the same notes served."""
     password = "correct-horse-battery-staple"
     script = (
         "from django.contrib.auth.models import User; "
@@ -140,7 +140,9 @@ def disaster(h: FleetHandle) -> None:
     # The token is unknown (401), or the tables are not there (500: the deploy had nothing to do
     # when the new box kept the old address): either way the data really was lost.
     assert status in (401, 500), status
-    out = " ".join(h.inv("db.restore", "--from-backup-host").stdout.split())  # Ansible wraps lines
+    out = " ".join(
+        h.inv("db.restore", "newest", "--from-backup-host").stdout.split()
+    )  # Ansible wraps lines
     restored = r"Restored \S+\.dump\.gz \(taken \S+, release \S+\) from backup1"
     assert re.search(restored, out), out[-3000:]
     assert notes_of(h, token) == before, "the same notes, ids, titles and bodies"
