@@ -69,6 +69,25 @@ def restore_command(
 ) -> list[str]:  # fmt: skip
     """The playbook run that loads a dump into `database` (default: the app's): a local file, or
     with `from_backup_host` the newest copy of the db host's backups on the backup host."""
+    check_restore(dump, database, from_backup_host, backup_host)
+    if from_backup_host:
+        name = dump.removesuffix(".dump.gz")
+        extra = {"shipyard_database": database, "shipyard_from_backup_host": True,
+                 "shipyard_backup_name": "" if name == "newest" else name,
+                 "shipyard_backup_host": backup_host, "shipyard_workdir": str(workdir),
+                 "shipyard_stamp": time.strftime("%Y%m%d-%H%M%S")}  # fmt: skip
+        return playbooks.command("db-restore", env, limit=host, extra_vars=extra)
+    path = Path(dump)
+    extra = {
+        "shipyard_database": database,
+        "shipyard_dump": str(path.resolve()),
+        "shipyard_stamp": time.strftime("%Y%m%d-%H%M%S"),
+    }
+    return playbooks.command("db-restore", env, limit=host, extra_vars=extra)
+
+
+def check_restore(dump: str, database: str, from_backup_host: bool, backup_host: str) -> None:
+    """`inv db.restore`'s arguments, checked before any environment is made ready (pure)."""
     if database:
         check_database(database)
     if from_backup_host:
@@ -81,22 +100,11 @@ def restore_command(
                 f"FILE {dump!r}: with --from-backup-host, give `newest` or a backup's name on the"
                 " backup host, such as postgresql-app-20261130T031500Z-20261129T101500Z-a1b2c3d"
             )
-        extra = {"shipyard_database": database, "shipyard_from_backup_host": True,
-                 "shipyard_backup_name": "" if name == "newest" else name,
-                 "shipyard_backup_host": backup_host, "shipyard_workdir": str(workdir),
-                 "shipyard_stamp": time.strftime("%Y%m%d-%H%M%S")}  # fmt: skip
-        return playbooks.command("db-restore", env, limit=host, extra_vars=extra)
+        return
     if backup_host:
         raise ShipyardError("--backup-host goes with --from-backup-host")
-    path = Path(dump)
-    if not path.is_file():
+    if not Path(dump).is_file():
         raise ShipyardError(f"no dump file {dump!r}: give the path `inv db.backup` printed")
-    extra = {
-        "shipyard_database": database,
-        "shipyard_dump": str(path.resolve()),
-        "shipyard_stamp": time.strftime("%Y%m%d-%H%M%S"),
-    }
-    return playbooks.command("db-restore", env, limit=host, extra_vars=extra)
 
 
 def backup(env: str, host: str, database: str, output: str) -> Path:
@@ -116,6 +124,7 @@ def restore(
     """`inv db.restore`: run the restore playbook."""
     from . import ansible, environments
 
+    check_restore(dump, database, from_backup_host, backup_host)
     environments.ready(env)
     with workdir() as folder:
         ansible.playbook(

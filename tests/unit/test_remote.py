@@ -4,6 +4,7 @@ database name reached a root shell unquoted)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,20 @@ def test_the_playbook_checks_the_name_again_before_connecting(tmp_path):
     assert proc.returncode != 0
     assert "--database x; touch /tmp/p: give a lower-case SQL identifier" in proc.stdout
     assert "UNREACHABLE" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("dump", "from_backup_host", "backup_host", "message"),
+    [
+        ("nonsense", True, "", "with --from-backup-host, give `newest` or a backup's name"),
+        ("newest; rm -rf /", True, "", "give `newest` or a backup's name"),
+        ("/no/such.dump", False, "", "no dump file '/no/such.dump'"),
+        ("/no/such.dump", False, "backup1", "--backup-host goes with --from-backup-host"),
+    ],
+)
+def test_restore_arguments_are_refused_before_any_environment_is_reached(
+    dump, from_backup_host, backup_host, message
+):
+    with pytest.raises(ShipyardError, match=re.escape(message)):
+        remote.check_restore(dump, "", from_backup_host, backup_host)
+    remote.check_restore("newest", "", True, "")  # the one word that names the newest copy
